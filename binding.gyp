@@ -1,0 +1,31 @@
+{
+  "target_defaults": {
+    "cflags": ["-Wall", "-Wextra", "-O2"],
+    "cflags_cc": ["-Wall", "-Wextra", "-O2", "-std=c++17"],
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"]
+  },
+  "targets": [
+    {
+      "target_name": "ipcast",
+      "sources": [
+        "native/addon.cc",
+        "native/wire_binding.cc",
+        "native/wire.c",
+        "native/crc32c.c"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      "target_name": "ipcast-sink",
+      "type": "executable",
+      "sources": [
+        "native/sink.c",
+        "native/wire.c",
+        "native/crc32c.c"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,12 @@
+// The ipcast addon: one module, each primitive registers its functions from its own file.
+// src/shared/native.ts is the only loader and native.d.ts-style description of this surface.
+#include <napi.h>
+
+#include "wire_binding.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ipcast::InitWire(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(ipcast, Init)

@@ -1,0 +1,58 @@
+/**
+ * The two kinds of failure a user sees. Every error that reaches the CLI is one of these
+ * and becomes one line on stderr: UsageError exits 2, RuntimeError exits 1.
+ * Anything else is a bug and is printed with its stack.
+ */
+export type ExitCode = 0 | 1 | 2;
+
+export class IpcastError extends Error {
+  readonly code: string;
+  readonly exitCode: 1 | 2;
+  constructor(code: string, message: string, exitCode: 1 | 2, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A bad flag, a bad URL, a bad value: the user can fix the command line. Exit code 2. */
+export class UsageError extends IpcastError {
+  constructor(message: string, code = 'ERR_USAGE', options?: { cause?: unknown }) {
+    super(code, message, 2, options);
+  }
+}
+
+/** Something failed while running: a missing file, a port in use, a dead child. Exit code 1. */
+export class RuntimeError extends IpcastError {
+  constructor(message: string, code = 'ERR_RUNTIME', options?: { cause?: unknown }) {
+    super(code, message, 1, options);
+  }
+}
+
+/** Turns a Node system error (ENOENT, EADDRINUSE, ...) into one readable line. */
+export function describeSystemError(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as NodeJS.ErrnoException;
+    const what = e.code ?? e.name ?? 'Error';
+    const where = e.path ?? (e as { address?: string }).address;
+    const port = (e as { port?: number }).port;
+    const target = where ? ` ${where}${port !== undefined ? `:${port}` : ''}` : '';
+    const text = friendlyErrno[e.code ?? ''];
+    if (text) return `${text}${target} (${what})`;
+    if (e.message) return e.message;
+  }
+  return String(err);
+}
+
+const friendlyErrno: Record<string, string> = {
+  ENOENT: 'no such file or directory:',
+  EACCES: 'permission denied:',
+  EISDIR: 'is a directory:',
+  ENOTDIR: 'not a directory:',
+  EADDRINUSE: 'address already in use:',
+  EADDRNOTAVAIL: 'address not available on this machine:',
+  ECONNREFUSED: 'connection refused by',
+  EMFILE: 'too many open files:',
+  EPIPE: 'the reader closed its end:',
+};

@@ -1,0 +1,157 @@
+/**
+ * Endpoint URLs, written the way ffmpeg and udpxy users already write them.
+ *
+ * Sender (`ipcast send --to`):
+ *   udp://GROUP:PORT?ttl=N&iface=ADDR&loop=0|1   multicast (GROUP in 224.0.0.0/4 or ff00::/8)
+ *   udp://HOST:PORT                              unicast
+ *   udp://HOST:PORT?broadcast=1                  broadcast (SO_BROADCAST)
+ *   tcp://ADDR:PORT                              listen and serve many receivers
+ * Receiver (`ipcast recv`, `ipcast guide`):
+ *   udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a group on an interface
+ *   udp://@:PORT, udp://@ADDR:PORT [?rcvbuf=BYTES]             bind unicast
+ *   tcp://HOST:PORT                                            connect (reconnects with backoff)
+ * IPv6 addresses go in brackets: udp://[::1]:5004.
+ */
+import { isIP } from 'node:net';
+
+import { UsageError } from './errors.js';
+
+export type Role = 'send' | 'recv';
+
+export interface UdpEndpoint {
+  proto: 'udp';
+  mode: 'multicast' | 'unicast' | 'broadcast';
+  /** Destination (send) or local bind address (recv; '' = any). For multicast: the group. */
+  host: string;
+  port: number;
+  family: 4 | 6;
+  /** Multicast: the interface address to send from / join on. */
+  iface?: string;
+  /** Multicast TTL (send); defaults to 1 so nothing leaves the local network by accident. */
+  ttl: number;
+  /** Multicast loopback (send); defaults to on. */
+  loop: boolean;
+  /** Source-specific multicast (recv). */
+  source?: string;
+  /** SO_RCVBUF to ask for (recv). */
+  rcvbuf?: number;
+  url: string;
+}
+
+export interface TcpEndpoint {
+  proto: 'tcp';
+  host: string;
+  port: number;
+  family: 4 | 6;
+  url: string;
+}
+
+export type Endpoint = UdpEndpoint | TcpEndpoint;
+
+const SEND_UDP_PARAMS = new Set(['ttl', 'iface', 'loop', 'broadcast']);
+const RECV_UDP_PARAMS = new Set(['iface', 'source', 'rcvbuf']);
+
+export function isMulticast(addr: string): boolean {
+  if (isIP(addr) === 4) {
+    const first = Number(addr.split('.')[0]);
+    return first >= 224 && first <= 239;
+  }
+  return isIP(addr) === 6 && /^ff/i.test(addr);
+}
+
+export function parseEndpoint(text: string, role: Role): Endpoint {
+  const bad = (why: string): UsageError => new UsageError(`bad URL '${text}': ${why}`, 'ERR_BAD_URL');
+  const m = /^([a-z]+):\/\/(.*)$/i.exec(text);
+  if (!m) throw bad('expected udp://... or tcp://...');
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== 'udp' && scheme !== 'tcp') throw bad(`unsupported scheme '${scheme}' (use udp or tcp)`);
+  let rest = m[2]!;
+  let query = '';
+  const q = rest.indexOf('?');
+  if (q >= 0) {
+    query = rest.slice(q + 1);
+    rest = rest.slice(0, q);
+  }
+  if (rest.includes('/')) throw bad('unexpected path after the port');
+  let at = false;
+  if (rest.startsWith('@')) {
+    at = true;
+    rest = rest.slice(1);
+  }
+  if (at && (scheme === 'tcp' || role === 'send')) throw bad("'@' (listen on) is only for udp:// in ipcast recv");
+  if (!at && scheme === 'udp' && role === 'recv') throw bad("a receiving udp URL starts with '@': udp://@GROUP:PORT or udp://@:PORT");
+
+  const hp = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(rest);
+  if (!hp) throw bad('expected HOST:PORT');
+  const host = hp[1] ?? hp[2] ?? '';
+  const port = Number(hp[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port must be 1..65535, got ${hp[3]}`);
+  if (host !== '' && !isIP(host) && host !== 'localhost') throw bad(`'${host}' is not an IP address`);
+  if (host === '' && !(at || (scheme === 'tcp' && role === 'send'))) throw bad('missing host');
+  const resolved = host === 'localhost' ? '127.0.0.1' : host;
+  const family: 4 | 6 = isIP(resolved) === 6 ? 6 : 4;
+
+  const params = new Map<string, string>();
+  if (query) {
+    for (const [k, v] of new URLSearchParams(query)) {
+      if (params.has(k)) throw bad(`parameter '${k}' given twice`);
+      params.set(k, v);
+    }
+  }
+
+  if (scheme === 'tcp') {
+    if (params.size > 0) throw bad(`tcp URLs take no parameters, got '${[...params.keys()].join("', '")}'`);
+    return { proto: 'tcp', host: resolved || (family === 6 ? '::' : '0.0.0.0'), port, family, url: text };
+  }
+
+  const allowed = role === 'send' ? SEND_UDP_PARAMS : RECV_UDP_PARAMS;
+  for (const k of params.keys()) {
+    if (!allowed.has(k)) throw bad(`unknown parameter '${k}' (allowed here: ${[...allowed].join(', ')})`);
+  }
+  const iface = params.get('iface');
+  if (iface !== undefined && !isIP(iface)) throw bad(`iface must be an interface address, got '${iface}'`);
+  const source = params.get('source');
+  if (source !== undefined && !isIP(source)) throw bad(`source must be an IP address, got '${source}'`);
+  const ttl = params.has('ttl') ? intParam(params.get('ttl')!, 'ttl', 0, 255, bad) : 1;
+  const loop = params.has('loop') ? boolParam(params.get('loop')!, 'loop', bad) : true;
+  const rcvbuf = params.has('rcvbuf') ? intParam(params.get('rcvbuf')!, 'rcvbuf', 1, 2 ** 31 - 1, bad) : undefined;
+  const broadcast = params.has('broadcast') ? boolParam(params.get('broadcast')!, 'broadcast', bad) : false;
+
+  const multicast = resolved !== '' && isMulticast(resolved);
+  if (multicast && !iface) {
+    throw bad('a multicast URL must name its interface: add ?iface=ADDR (for example iface=127.0.0.1)');
+  }
+  if (!multicast && (params.has('ttl') || params.has('loop') || iface !== undefined)) {
+    throw bad(`ttl, loop and iface apply to a multicast group; ${resolved || 'this address'} is not one`);
+  }
+  if (source !== undefined && !multicast) throw bad('source applies to a multicast group');
+  if (broadcast && multicast) throw bad('broadcast and a multicast group do not mix');
+
+  const ep: UdpEndpoint = {
+    proto: 'udp',
+    mode: multicast ? 'multicast' : broadcast || resolved === '255.255.255.255' ? 'broadcast' : 'unicast',
+    host: resolved,
+    port,
+    family,
+    ttl,
+    loop,
+    url: text,
+  };
+  if (iface !== undefined) ep.iface = iface;
+  if (source !== undefined) ep.source = source;
+  if (rcvbuf !== undefined) ep.rcvbuf = rcvbuf;
+  return ep;
+}
+
+function intParam(v: string, name: string, min: number, max: number, bad: (w: string) => UsageError): number {
+  if (!/^\d+$/.test(v)) throw bad(`${name} must be a whole number, got '${v}'`);
+  const n = Number(v);
+  if (n < min || n > max) throw bad(`${name} must be ${min}..${max}, got ${n}`);
+  return n;
+}
+
+function boolParam(v: string, name: string, bad: (w: string) => UsageError): boolean {
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw bad(`${name} must be 0 or 1, got '${v}'`);
+}
