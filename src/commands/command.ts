@@ -1,5 +1,6 @@
 import type { OptionSpec, Parsed } from '../shared/args.js';
 import { UsageError, type ExitCode } from '../shared/errors.js';
+import { parseEndpoint, type Endpoint } from '../shared/url.js';
 
 /** One subcommand: its help text, its flags, and the library call it makes. */
 export interface Command {
@@ -14,4 +15,13 @@ export interface Command {
 /** For a subcommand whose issue has not landed: says so in one line and exits 2. */
 export function notBuilt(name: string, issue: string): never {
   throw new UsageError(`${name}: not built yet (${issue})`, 'ERR_NOT_BUILT');
+}
+
+/** The single URL positional of recv and guide, parsed (UsageError if missing, extra or malformed). */
+export function endpointArgument(command: string, positionals: string[]): Endpoint {
+  if (positionals.length === 0) throw new UsageError(`${command}: missing URL (see 'ipcast ${command} --help')`, 'ERR_BAD_ARGUMENT');
+  if (positionals.length > 1) {
+    throw new UsageError(`${command}: expected one URL, got ${positionals.length}: ${positionals.join(' ')}`, 'ERR_BAD_ARGUMENT');
+  }
+  return parseEndpoint(positionals[0]!, 'recv');
 }

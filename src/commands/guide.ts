@@ -1,4 +1,4 @@
-import { notBuilt, type Command } from './command.js';
+import { endpointArgument, notBuilt, type Command } from './command.js';
 
 export const guideCommand: Command = {
   name: 'guide',
@@ -12,5 +12,8 @@ Options:
   --timeout S      give up after S seconds without a guide (default 5)
   -h, --help       this text`,
   options: { json: { type: 'boolean' }, timeout: { type: 'string' } },
-  run: async () => notBuilt('guide', 'issue #5'),
+  run: async (args) => {
+    endpointArgument('guide', args.positionals);
+    return notBuilt('guide', 'issue #5');
+  },
 };

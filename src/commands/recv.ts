@@ -1,4 +1,4 @@
-import { notBuilt, type Command } from './command.js';
+import { endpointArgument, notBuilt, type Command } from './command.js';
 
 export const recvCommand: Command = {
   name: 'recv',
@@ -27,5 +27,8 @@ Options:
     'idle-timeout': { type: 'string' },
     metrics: { type: 'string' },
   },
-  run: async () => notBuilt('recv', 'issue #5'),
+  run: async (args) => {
+    endpointArgument('recv', args.positionals);
+    return notBuilt('recv', 'issue #5');
+  },
 };
