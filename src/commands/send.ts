@@ -1,30 +1,54 @@
-import { notBuilt, type Command } from './command.js';
+import { list, parseInteger, parseRate, str } from '../shared/args.js';
+import { UsageError } from '../shared/errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES } from '../shared/protocol.js';
+import { parseEndpoint } from '../shared/url.js';
+import { parseSource, resolveSource, startSender, type Format } from '../sender/index.js';
+import type { Command } from './command.js';
 
 export const sendCommand: Command = {
   name: 'send',
   summary: 'stream a file, a folder of channels, stdin or a test tone to UDP/TCP outputs',
   usage: `Usage: ipcast send SOURCE --to URL [--to URL ...] [options]
 
-SOURCE   FILE | FOLDER (one channel per entry) | - (stdin) | tone[:HZ] (built-in test signal)
-URL      udp://GROUP:PORT?ttl=N&iface=ADDR&loop=0|1   multicast (iface required, ttl defaults to 1)
+SOURCE   FILE                 one channel
+         FOLDER               one channel per entry, numbered from 1 in name order: a sub-folder
+                              (its files in order; desc.txt = description) or a file
+         -                    stdin
+         tone[:HZ[:SECONDS]]  built-in test signal: WAV sine, 44.1 kHz 16-bit mono (705.6 kbit/s),
+                              440 Hz and endless by default
+URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface required, ttl defaults to 1)
          udp://HOST:PORT                              unicast
+         udp://HOST:PORT?broadcast=1                  broadcast
          tcp://ADDR:PORT                              listen; serves many receivers
 
 Options:
-  --to URL            an output (repeat for several)
-  --rate R            320k, 8M (bits/s) or max; default: measured from the source
-  --chunk BYTES       payload bytes per chunk (default 1316)
-  --format F          ipcast (header + checksum, default) or raw (bare payload)
-  --loop              replay a file source forever
+  --to URL            an output (repeat for several); every output gets every chunk
+  --rate R            320k, 8M (bits/s) or max (unpaced); applies to each channel.
+                      Default: measured from the source (WAV header, MP3 frame/Xing header,
+                      MPEG-TS PCR) and printed on stderr; otherwise an error asks for --rate
+  --burst BYTES       token bucket depth (default: 20 ms of stream, at least two chunks)
+  --chunk BYTES       payload bytes per chunk (default 1316); at most 65475 with a udp:// output
+  --format F          ipcast (header + checksum, guide, end of stream; default) or
+                      raw (bare payload: no header, no guide; over TCP the close is the end)
+  --loop              replay a file or folder source forever
   --channel N         channel id of a single source (default 1)
-  --name S            channel name of a single source
+  --name S            channel name of a single source (default: the file name)
   --wait-clients N    hold the stream until N TCP receivers are connected
-  --max-clients N     TCP receivers served at once
-  --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
-  -h, --help          this text`,
+  --max-clients N     TCP receivers served at once per tcp:// output; more are refused
+  --metrics [HOST:]PORT  serve /metrics and the dashboard (not built yet: the metrics issue)
+  -h, --help          this text
+
+A TCP receiver that falls 4 MiB behind is dropped; it never slows the others.
+SIGINT/SIGTERM: end of stream on every output, sockets closed, exit 0.
+
+Examples:
+  ipcast send tone --to 'udp://239.255.0.1:5004?iface=127.0.0.1'
+  ipcast send music/ --to tcp://127.0.0.1:5005 --loop
+  ipcast send movie.ts --rate 8M --to udp://127.0.0.1:5004 --format raw`,
   options: {
     to: { type: 'string', multiple: true },
     rate: { type: 'string' },
+    burst: { type: 'string' },
     chunk: { type: 'string' },
     format: { type: 'string' },
     loop: { type: 'boolean' },
@@ -34,5 +58,61 @@ Options:
     'max-clients': { type: 'string' },
     metrics: { type: 'string' },
   },
-  run: async () => notBuilt('send', 'issue #4'),
+  run: async ({ values, positionals }) => {
+    if (positionals.length !== 1) {
+      throw new UsageError(
+        positionals.length === 0 ? "send: missing SOURCE (see 'ipcast send --help')" : `send: one SOURCE only, got ${positionals.join(' ')}`,
+      );
+    }
+    const tos = list(values.to);
+    if (tos.length === 0) throw new UsageError("send: no outputs: give at least one --to URL (see 'ipcast send --help')");
+    if (values.metrics !== undefined) throw new UsageError('send: --metrics is not built yet (metrics issue)', 'ERR_NOT_BUILT');
+    const outputs = tos.map((t) => parseEndpoint(t, 'send'));
+    const format = str(values.format) ?? 'ipcast';
+    if (format !== 'ipcast' && format !== 'raw') throw new UsageError(`--format expects ipcast or raw, got '${format}'`);
+    const rateText = str(values.rate);
+    const rate = rateText === undefined ? undefined : parseRate(rateText);
+    const chunkText = str(values.chunk);
+    const chunkBytes = chunkText === undefined ? undefined : parseInteger(chunkText, '--chunk', 1, DEFAULT_MAX_FRAME_BYTES - HEADER_BYTES, true);
+    const burstText = str(values.burst);
+    const burstBytes = burstText === undefined ? undefined : parseInteger(burstText, '--burst', 1, 1 << 30, true);
+    const num = (k: string, min: number, max: number): number | undefined => {
+      const t = str(values[k]);
+      return t === undefined ? undefined : parseInteger(t, `--${k}`, min, max);
+    };
+    const channel = num('channel', 1, 65535);
+    const waitClients = num('wait-clients', 0, 100_000);
+    const maxClients = num('max-clients', 1, 100_000);
+    const name = str(values.name);
+
+    const spec = parseSource(positionals[0]!);
+    const channels = await resolveSource(spec, {
+      ...(channel !== undefined ? { channel } : {}),
+      ...(name !== undefined ? { name } : {}),
+    });
+    const sender = await startSender({
+      channels,
+      outputs,
+      format: format as Format,
+      loop: values.loop === true,
+      ...(rate !== undefined ? { rate } : {}),
+      ...(chunkBytes !== undefined ? { chunkBytes } : {}),
+      ...(burstBytes !== undefined ? { burstBytes } : {}),
+      ...(waitClients !== undefined ? { waitClients } : {}),
+      ...(maxClients !== undefined ? { maxClients } : {}),
+      log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
+    });
+    const onSignal = (): void => void sender.stop();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      await sender.done;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // A read still pending on stdin would keep the process alive after the end.
+      if (spec.kind === 'stdin') process.stdin.destroy();
+    }
+    return 0;
+  },
 };

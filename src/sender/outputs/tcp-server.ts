@@ -1,0 +1,200 @@
+/**
+ * A TCP output: a listening server that serves many receivers at once.
+ *
+ * Slow-receiver policy: each client has a bounded send buffer (`maxClientBufferBytes` of
+ * socket.writableLength, 4 MiB by default). A chunk that would take a client over the bound
+ * drops that client (destroyed, counted in clientsDropped); it never slows the others. When
+ * the stream is unpaced (`--rate max`) the sender is paced by the fastest client instead:
+ * ready() holds it while every client has more than `softClientBufferBytes` queued, and a
+ * client that makes no progress for `stallMs` while holding everyone is dropped as well.
+ *
+ * A new client receives the current guide at once (ipcast format). Whatever a client sends
+ * is read and discarded. `maxClients` connections are served; more are closed at once and
+ * counted in clientsRefused. At the end each client gets the end-of-stream chunks (ipcast
+ * format; in raw format the close of the connection is the end) and the connection is ended.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+import { RuntimeError, describeSystemError } from '../../shared/errors.js';
+import type { TcpEndpoint } from '../../shared/url.js';
+import { countError, newOutputStats, type OutputStats } from '../stats.js';
+import type { Output } from './output.js';
+
+export const DEFAULT_MAX_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_SOFT_CLIENT_BUFFER_BYTES = 256 * 1024;
+export const DEFAULT_STALL_MS = 2000;
+/** How long close() waits for clients to take the end of stream before destroying them. */
+const CLOSE_GRACE_MS = 2000;
+
+export interface TcpServerOptions {
+  maxClients?: number;
+  maxClientBufferBytes?: number;
+  softClientBufferBytes?: number;
+  stallMs?: number;
+  /** Unpaced stream: hold the sender at the fastest client's pace (see above). */
+  paceByFastestClient?: boolean;
+  /** The guide chunk a new client gets first; null in raw format or before the first guide. */
+  guide?: () => Buffer | null;
+  /** Called whenever the number of connected clients changes. */
+  onClients?: (count: number) => void;
+}
+
+export class TcpServerOutput implements Output {
+  readonly stats: OutputStats;
+  private server: Server | null = null;
+  private readonly clients = new Set<Socket>();
+  private readonly dropped = new WeakSet<Socket>();
+  private closing = false;
+  private waiters: (() => void)[] = [];
+  private readonly maxClients: number;
+  private readonly maxBuffer: number;
+  private readonly softBuffer: number;
+  private readonly stallMs: number;
+
+  constructor(
+    readonly endpoint: TcpEndpoint,
+    private readonly opts: TcpServerOptions = {},
+  ) {
+    this.stats = newOutputStats(endpoint.url, 'tcp', 'server');
+    this.maxClients = opts.maxClients ?? Infinity;
+    this.maxBuffer = opts.maxClientBufferBytes ?? DEFAULT_MAX_CLIENT_BUFFER_BYTES;
+    this.softBuffer = Math.min(opts.softClientBufferBytes ?? DEFAULT_SOFT_CLIENT_BUFFER_BYTES, this.maxBuffer);
+    this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
+  }
+
+  /** The address actually listened on (the port is known after open(), also for port 0). */
+  address(): { host: string; port: number } {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return { host: a?.address ?? this.endpoint.host, port: a?.port ?? this.endpoint.port };
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  async open(): Promise<void> {
+    const server = createServer({ noDelay: true }, (sock) => this.accept(sock));
+    server.on('error', () => {}); // after listen, errors surface per connection
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: this.endpoint.host, port: this.endpoint.port, exclusive: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      server.close();
+      throw new RuntimeError(`${this.endpoint.url}: ${describeSystemError(err)}`, 'ERR_OUTPUT', { cause: err });
+    }
+    this.server = server;
+  }
+
+  private accept(sock: Socket): void {
+    if (this.closing || this.clients.size >= this.maxClients) {
+      if (!this.closing) this.stats.clientsRefused++;
+      sock.destroy();
+      return;
+    }
+    this.clients.add(sock);
+    this.stats.clientsAccepted++;
+    this.stats.clients = this.clients.size;
+    sock.on('data', (d: Buffer) => {
+      this.stats.bytesDiscarded += d.length;
+    });
+    sock.on('error', (err) => {
+      if (!this.dropped.has(sock)) countError(this.stats, err);
+    });
+    sock.on('drain', () => this.wake());
+    sock.on('close', () => {
+      if (!this.clients.delete(sock)) return;
+      if (!this.dropped.has(sock)) this.stats.clientsClosed++;
+      this.stats.clients = this.clients.size;
+      this.opts.onClients?.(this.clients.size);
+      this.wake();
+    });
+    const guide = this.opts.guide?.();
+    if (guide) this.write(sock, guide, true);
+    this.opts.onClients?.(this.clients.size);
+  }
+
+  private write(sock: Socket, buf: Buffer, guide: boolean): void {
+    if (sock.destroyed) return;
+    if (sock.writableLength + buf.length > this.maxBuffer) {
+      this.drop(sock);
+      return;
+    }
+    sock.write(buf);
+    this.stats.chunks++;
+    this.stats.bytes += buf.length;
+    if (guide) this.stats.guides++;
+  }
+
+  private drop(sock: Socket): void {
+    if (this.dropped.has(sock)) return;
+    this.dropped.add(sock);
+    this.stats.clientsDropped++;
+    sock.destroy();
+  }
+
+  send(buf: Buffer, guide = false): void {
+    for (const sock of this.clients) this.write(sock, buf, guide);
+  }
+
+  private congested(): boolean {
+    if (!this.opts.paceByFastestClient || this.clients.size === 0) return false;
+    for (const sock of this.clients) if (sock.writableLength < this.softBuffer) return false;
+    return true;
+  }
+
+  ready(): Promise<void> | null {
+    if (!this.congested()) return null;
+    return new Promise((resolve) => {
+      const started = Date.now();
+      const check = (): void => {
+        if (!this.congested()) return resolve();
+        if (Date.now() - started >= this.stallMs) {
+          // Nobody took anything for stallMs: drop everyone who is holding the stream.
+          for (const sock of this.clients) if (sock.writableLength >= this.softBuffer) this.drop(sock);
+          return resolve();
+        }
+        const timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== wake);
+          check();
+        }, 50);
+        const wake = (): void => {
+          clearTimeout(timer);
+          check();
+        };
+        this.waiters.push(wake);
+      };
+      check();
+    });
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  async close(final: Buffer[]): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const socks = [...this.clients];
+    const closed = socks.map((s) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r()))));
+    for (const sock of socks) {
+      for (const b of final) this.write(sock, b, false);
+      if (!sock.destroyed) sock.end();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const sock of this.clients) sock.destroy();
+    this.wake();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
