@@ -12,7 +12,12 @@
         "native/addon.cc",
         "native/wire_binding.cc",
         "native/wire.c",
-        "native/crc32c.c"
+        "native/crc32c.c",
+        "native/transport_binding.cc",
+        "native/pipe.c",
+        "native/sem.c",
+        "native/shm_ring.c",
+        "native/msg_queue.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
@@ -23,8 +28,10 @@
       "type": "executable",
       "sources": [
         "native/sink.c",
-        "native/wire.c",
-        "native/crc32c.c"
+        "native/crc32c.c",
+        "native/sem.c",
+        "native/shm_ring.c",
+        "native/msg_queue.c"
       ]
     }
   ]

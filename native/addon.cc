@@ -2,10 +2,12 @@
 // src/shared/native.ts is the only loader and native.d.ts-style description of this surface.
 #include <napi.h>
 
+#include "transport_binding.h"
 #include "wire_binding.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ipcast::InitWire(env, exports);
+  ipcast::InitTransport(env, exports);
   return exports;
 }
 

@@ -1,0 +1,35 @@
+// The System V message queue transport. Messages carry pieces of the record byte stream
+// of ipc_record.h: mtype DATA for records, mtype EOS for the message that holds the final
+// end-of-stream record. A message body is at most msgmax bytes (/proc/sys/kernel/msgmax,
+// typically 8192); the queue holds at most msg_qbytes (default msgmnb, typically 16384).
+// Records larger than a message are split across messages; small records share one.
+#ifndef IPCAST_MSG_QUEUE_H
+#define IPCAST_MSG_QUEUE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { IPCAST_MTYPE_DATA = 1, IPCAST_MTYPE_EOS = 2 };
+#define IPCAST_MSG_MAX_BODY (1024u * 1024u) /* never trust msgmax beyond this */
+
+typedef struct {
+  long msgmax;  /* /proc/sys/kernel/msgmax, -1 if unreadable */
+  long msgmnb;  /* /proc/sys/kernel/msgmnb */
+  long msgmni;  /* /proc/sys/kernel/msgmni */
+} ipcast_msg_limits;
+
+void ipcast_msg_read_limits(ipcast_msg_limits* out);
+/* msgget(IPC_PRIVATE, IPC_CREAT|0600): id or -errno. */
+int ipcast_msg_create(void);
+/* msg_qbytes of the queue, or -errno. */
+long ipcast_msg_qbytes(int qid);
+int ipcast_msg_remove(int qid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
