@@ -1,0 +1,302 @@
+/**
+ * The receiver: input (UDP group / UDP port / TCP connection) -> validation -> channel
+ * selection -> sequence order -> one ChildFeeder per transport (the side-by-side comparison).
+ *
+ * A "session" is one stream: it starts with the first data chunk and ends with the channel's
+ * end-of-stream chunk (or the idle timeout). Each session forks fresh children; with
+ * --exit-on-eos the receiver finishes after the first session, with 0 if every child exited 0.
+ */
+import { decodeGuide } from '../shared/guide.js';
+import { ChunkFramer } from '../shared/framer.js';
+import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason } from '../shared/protocol.js';
+import { emptyTransportStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
+import type { Endpoint } from '../shared/url.js';
+import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
+import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
+import { openUdpInput, type UdpInput } from './inputs/udp-input.js';
+import { SequenceTracker } from './sequence-tracker.js';
+
+export interface ReceiverOptions {
+  endpoint: Endpoint;
+  format: 'ipcast' | 'raw';
+  /** The channel to play; undefined = the first in the guide (or of the first data chunk). */
+  channel?: number;
+  transports: TransportKind[];
+  exitOnEos: boolean;
+  idleTimeoutMs?: number;
+  maxBufferBytes: number;
+  policy: SlowChildPolicy;
+  maxRestarts: number;
+  stats: ReceiverStats;
+  /** Forks the child of one transport (the decoder itself, or the sink in front of it). */
+  startChild(kind: TransportKind): Promise<FeedableChild>;
+  log(message: string): void;
+}
+
+/** UDP may reorder: hold up to this many chunks, at most REORDER_HOLD_MS. TCP never reorders. */
+const REORDER_WINDOW = 32;
+const REORDER_HOLD_MS = 50;
+
+interface Session {
+  feeders: Map<TransportKind, ChildFeeder>;
+  started: Promise<void>;
+  ended: boolean;
+}
+
+export class Receiver {
+  private udp: UdpInput | undefined;
+  private tcp: TcpInput | undefined;
+  private framer: ChunkFramer | undefined;
+  private tracker: SequenceTracker<Chunk>;
+  private session: Session | undefined;
+  private selected: number | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private housekeeping: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private paused = new Set<TransportKind>();
+  private resolveDone!: (code: number) => void;
+  /** Resolves with the exit code when the receiver has finished (exit-on-eos, or a fatal child failure). */
+  readonly done: Promise<number>;
+
+  constructor(private readonly o: ReceiverOptions) {
+    this.selected = o.channel;
+    o.stats.channel = o.channel ?? 0;
+    this.tracker = this.newTracker();
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  async start(): Promise<void> {
+    const ep = this.o.endpoint;
+    if (ep.proto === 'udp') {
+      this.udp = await openUdpInput(ep, {
+        datagram: (buf) => this.onDatagram(buf),
+        warning: (m) => this.o.log(m),
+      });
+    } else {
+      this.tcp = openTcpInput(ep, {
+        connected: () => {
+          this.framer = this.newFramer();
+          // A new connection may be a restarted sender: sequence numbers start over.
+          this.tracker = this.newTracker();
+        },
+        data: (buf) => this.onTcpData(buf),
+        disconnected: (why) => {
+          this.o.stats.reconnects++;
+          if (this.o.format === 'raw' && this.session) this.endSession('the sender closed the connection');
+          else this.o.log(`tcp: ${why}; reconnecting`);
+        },
+        warning: (m) => this.o.log(m),
+      });
+    }
+    this.housekeeping = setInterval(() => this.tick(), REORDER_HOLD_MS);
+    this.housekeeping.unref();
+    this.armIdleTimer();
+  }
+
+  /** Stop everything (SIGINT/SIGTERM): children closed, transports removed. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    await Promise.all([this.udp?.close(), this.tcp?.close()]);
+    const s = this.session;
+    this.session = undefined;
+    if (s) {
+      await s.started.catch(() => {});
+      await Promise.all([...s.feeders.values()].map((f) => f.close()));
+    }
+  }
+
+  get listeningPort(): number | undefined {
+    return this.udp?.port;
+  }
+
+  private newFramer(): ChunkFramer {
+    return new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
+  }
+
+  private newTracker(): SequenceTracker<Chunk> {
+    return new SequenceTracker<Chunk>(this.o.endpoint.proto === 'udp' ? REORDER_WINDOW : 0, REORDER_HOLD_MS);
+  }
+
+  private countError(reason: DecodeReason): void {
+    const e = this.o.stats.decodeErrors;
+    e[reason] = (e[reason] ?? 0) + 1;
+  }
+
+  private onDatagram(buf: Buffer): void {
+    const s = this.o.stats;
+    s.chunksReceived++;
+    s.bytesReceived += buf.length;
+    if (this.o.format === 'raw') {
+      this.deliverPayload(buf, 0);
+      return;
+    }
+    const r = decodeChunk(buf);
+    if (r.ok) this.onChunk(r.chunk);
+    else this.countError(r.reason);
+  }
+
+  private onTcpData(buf: Buffer): void {
+    const s = this.o.stats;
+    s.bytesReceived += buf.length;
+    if (this.o.format === 'raw') {
+      s.chunksReceived++;
+      this.deliverPayload(buf, 0);
+      return;
+    }
+    this.framer ??= this.newFramer();
+    this.framer.push(buf);
+  }
+
+  private onChunk(c: Chunk): void {
+    const s = this.o.stats;
+    if (this.o.endpoint.proto === 'tcp') s.chunksReceived++;
+    if (c.channel === GUIDE_CHANNEL) {
+      if (c.kind === Kind.Guide) {
+        const guide = decodeGuide(c.payload);
+        if (!guide) {
+          this.countError('bad_guide');
+          return;
+        }
+        s.guide = guide;
+        if (this.selected === undefined && guide.length > 0) this.select(guide[0]!.id, 'the first in the guide');
+      }
+      this.armIdleTimer();
+      return;
+    }
+    if (this.selected === undefined) {
+      if (c.kind !== Kind.Data) return;
+      this.select(c.channel, 'the first to arrive; no guide yet');
+    }
+    if (c.channel !== this.selected) {
+      s.otherChannel++;
+      return;
+    }
+    this.armIdleTimer();
+    if (c.kind === Kind.Heartbeat) return;
+    this.release(this.tracker.push(c.sequence, c));
+  }
+
+  private select(channel: number, why: string): void {
+    this.selected = channel;
+    this.o.stats.channel = channel;
+    const info = this.o.stats.guide.find((g) => g.id === channel);
+    this.o.log(`playing channel ${channel}${info ? ` (${info.name})` : ''}: ${why}`);
+  }
+
+  private release(chunks: Chunk[]): void {
+    const counts = this.tracker.counts;
+    const s = this.o.stats;
+    s.lost = counts.lost;
+    s.reordered = counts.reordered;
+    s.duplicates = counts.duplicates;
+    for (const c of chunks) {
+      if (c.kind === Kind.EndOfStream) this.endSession('end of stream');
+      else if (c.kind === Kind.Data) this.deliverPayload(c.payload, c.timestampUs);
+    }
+  }
+
+  private deliverPayload(payload: Buffer, senderTimestampUs: number): void {
+    if (this.stopped || payload.length === 0) return;
+    this.armIdleTimer();
+    const session = this.session ?? this.startSession();
+    if (!session) return;
+    const meta = { senderTimestampUs };
+    for (const f of session.feeders.values()) f.deliver(payload, meta);
+  }
+
+  private startSession(): Session | undefined {
+    const s = this.o.stats;
+    s.endOfStream = false;
+    const feeders = new Map<TransportKind, ChildFeeder>();
+    for (const kind of this.o.transports) {
+      const stats = s.transports[kind] ?? emptyTransportStats(kind);
+      s.transports[kind] = stats;
+      feeders.set(
+        kind,
+        new ChildFeeder({
+          kind,
+          start: () => this.o.startChild(kind),
+          stats,
+          maxBufferBytes: this.o.maxBufferBytes,
+          policy: this.o.endpoint.proto === 'tcp' ? this.o.policy : 'drop-oldest',
+          maxRestarts: this.o.maxRestarts,
+          backpressure: (paused) => this.onBackpressure(kind, paused),
+          log: this.o.log,
+        }),
+      );
+    }
+    const session: Session = { feeders, ended: false, started: Promise.resolve() };
+    session.started = Promise.all([...feeders.values()].map((f) => f.start())).then(() => undefined);
+    session.started.catch((err: Error) => {
+      this.o.log(`cannot start the decoder: ${err.message}`);
+      void this.finish(1);
+    });
+    this.session = session;
+    return session;
+  }
+
+  private onBackpressure(kind: TransportKind, paused: boolean): void {
+    if (paused) this.paused.add(kind);
+    else this.paused.delete(kind);
+    if (this.paused.size > 0) this.tcp?.pause();
+    else this.tcp?.resume();
+  }
+
+  /** Ends the current stream: the children's input is closed and they are waited for. */
+  private endSession(why: string): void {
+    const session = this.session;
+    this.o.stats.endOfStream = true;
+    this.session = undefined;
+    this.tracker = this.newTracker();
+    if (!session) {
+      if (this.o.exitOnEos) void this.finish(0);
+      return;
+    }
+    session.ended = true;
+    this.o.log(`${why}: closing the decoders' input`);
+    void session.started
+      .then(() => Promise.all([...session.feeders.values()].map((f) => f.endOfStream())))
+      .then((exits: ChildExit[]) => {
+        const failed = exits.filter((e) => e.code !== 0);
+        for (const [i, kind] of [...session.feeders.keys()].entries()) {
+          const e = exits[i]!;
+          if (e.code !== 0) this.o.log(`${kind}: decoder ${e.signal ? `killed by ${e.signal}` : `exited with code ${e.code}`}`);
+        }
+        if (this.o.exitOnEos) void this.finish(failed.length === 0 ? 0 : 1);
+      })
+      .catch(() => {});
+  }
+
+  private armIdleTimer(): void {
+    if (this.o.idleTimeoutMs === undefined || this.stopped) return;
+    if (this.idleTimer) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        this.o.log(`no data for ${this.o.idleTimeoutMs! / 1000} s`);
+        this.release(this.tracker.releaseAll());
+        this.endSession('idle timeout');
+        this.armIdleTimer();
+      }, this.o.idleTimeoutMs);
+    }
+  }
+
+  private tick(): void {
+    this.release(this.tracker.flushStale());
+    if (this.udp) this.o.stats.kernelDrops = this.udp.kernelDrops();
+    // Every child gave up (restart limit): nothing left to feed.
+    const s = this.session;
+    if (s && s.feeders.size > 0 && [...s.feeders.values()].every((f) => f.hasFailed)) {
+      this.o.log('every decoder has failed');
+      void this.finish(1);
+    }
+  }
+
+  private async finish(code: number): Promise<void> {
+    await this.stop();
+    this.resolveDone(code);
+  }
+}
