@@ -1,0 +1,67 @@
+/**
+ * Waits for the first channel guide on a receiving URL and returns it (`ipcast guide`).
+ */
+import { decodeGuide, type ChannelInfo } from '../shared/guide.js';
+import { ChunkFramer } from '../shared/framer.js';
+import { RuntimeError } from '../shared/errors.js';
+import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk } from '../shared/protocol.js';
+import type { Endpoint } from '../shared/url.js';
+import { openTcpInput } from './inputs/tcp-input.js';
+import { openUdpInput } from './inputs/udp-input.js';
+
+export async function readGuide(ep: Endpoint, timeoutMs: number, log: (m: string) => void): Promise<ChannelInfo[]> {
+  let resolveGuide!: (g: ChannelInfo[]) => void;
+  const got = new Promise<ChannelInfo[]>((resolve) => (resolveGuide = resolve));
+  const onChunk = (c: Chunk): void => {
+    if (c.channel !== GUIDE_CHANNEL || c.kind !== Kind.Guide) return;
+    const g = decodeGuide(c.payload);
+    if (g) resolveGuide(g);
+  };
+  let close: () => Promise<void>;
+  if (ep.proto === 'udp') {
+    const input = await openUdpInput(ep, {
+      datagram: (buf) => {
+        const r = decodeChunk(buf);
+        if (r.ok) onChunk(r.chunk);
+      },
+      warning: log,
+    });
+    close = () => input.close();
+  } else {
+    let framer = new ChunkFramer({ chunk: onChunk, error: () => {} });
+    const input = openTcpInput(ep, {
+      connected: () => (framer = new ChunkFramer({ chunk: onChunk, error: () => {} })),
+      data: (buf) => framer.push(buf),
+      disconnected: () => {},
+      warning: log,
+    });
+    close = () => input.close();
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RuntimeError(`no channel guide arrived on ${ep.url} within ${timeoutMs / 1000} s`, 'ERR_NO_GUIDE')),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([got, timeout]);
+  } finally {
+    clearTimeout(timer);
+    await close();
+  }
+}
+
+export function formatGuide(channels: ChannelInfo[]): string {
+  const rows = channels.map((c) => [String(c.id), c.name, formatBitrate(c.bitrate), c.description]);
+  const head = ['ID', 'NAME', 'BITRATE', 'DESCRIPTION'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+export function formatBitrate(bps: number): string {
+  if (bps <= 0) return '?';
+  if (bps >= 1e6) return `${+(bps / 1e6).toFixed(2)} Mbit/s`;
+  return `${+(bps / 1e3).toFixed(1)} kbit/s`;
+}
