@@ -1,0 +1,255 @@
+// ipcast live dashboard: receives a DashboardSnapshot (src/shared/metrics/snapshot.ts) over
+// the WebSocket at /ws every 500 ms and draws the three transports side by side.
+// No libraries and no external resources: the charts are drawn on <canvas> here.
+'use strict';
+
+(() => {
+  const TRANSPORTS = ['pipe', 'shm', 'msg'];
+  const WINDOW_MS = 60_000;
+  const COLORS = { pipe: '#2f6fdf', shm: '#1a9e6a', msg: '#d9770b' };
+
+  /** Rolling history per transport: [{t, mbps, p50, p99, drops}] covering WINDOW_MS. */
+  const history = Object.fromEntries(TRANSPORTS.map((k) => [k, []]));
+  const columns = {};
+
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const setText = (root, field, text) => {
+    const el = $(`[data-field="${field}"]`, root);
+    if (el && el.textContent !== text) el.textContent = text;
+  };
+
+  const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+  const fmtMBps = (bps) => (bps / 1e6).toFixed(bps >= 1e8 ? 0 : 2);
+  const fmtBytes = (n) => {
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let i = 0;
+    while (n >= 1000 && i < units.length - 1) {
+      n /= 1000;
+      i++;
+    }
+    return `${i === 0 ? n : n.toFixed(2)} ${units[i]}`;
+  };
+  const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(us >= 1e5 ? 0 : 2)} ms` : `${Math.round(us)} µs`);
+  const fmtBitrate = (b) => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} Mbit/s` : b > 0 ? `${(b / 1e3).toFixed(0)} kbit/s` : '—');
+
+  function buildColumns() {
+    const template = $('#transport-template');
+    const host = $('#transports');
+    for (const kind of TRANSPORTS) {
+      const node = template.content.firstElementChild.cloneNode(true);
+      node.dataset.transport = kind;
+      node.id = `transport-${kind}`;
+      setText(node, 'name', kind);
+      host.appendChild(node);
+      columns[kind] = node;
+    }
+  }
+
+  function niceMax(v) {
+    if (!(v > 0)) return 1;
+    const p = 10 ** Math.floor(Math.log10(v));
+    for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
+    return 10 * p;
+  }
+
+  /** Draws series [{values: number[], color, dash}] over times ts on a canvas. */
+  function drawChart(canvas, ts, series, now, fmt) {
+    const dpr = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth || canvas.width;
+    const h = canvas.clientHeight || canvas.height;
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(h * dpr);
+    }
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    const padL = 44, padR = 6, padT = 6, padB = 14;
+    let max = 0;
+    for (const s of series) for (const v of s.values) if (v > max) max = v;
+    max = niceMax(max);
+    const x = (t) => padL + ((t - (now - WINDOW_MS)) / WINDOW_MS) * (w - padL - padR);
+    const y = (v) => h - padB - (v / max) * (h - padT - padB);
+
+    ctx.font = '10px system-ui, sans-serif';
+    ctx.fillStyle = '#6b7385';
+    ctx.strokeStyle = '#e3e6ec';
+    ctx.lineWidth = 1;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const f of [0, 0.5, 1]) {
+      const yy = Math.round(y(max * f)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(padL, yy);
+      ctx.lineTo(w - padR, yy);
+      ctx.stroke();
+      ctx.fillText(fmt(max * f), padL - 4, yy);
+    }
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'alphabetic';
+    for (const s of [60, 30, 0]) ctx.fillText(s ? `-${s}s` : 'now', Math.min(x(now - s * 1000), w - padR - 10), h - 2);
+
+    for (const s of series) {
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = 1.6;
+      ctx.setLineDash(s.dash ? [4, 3] : []);
+      ctx.beginPath();
+      ts.forEach((t, i) => {
+        const px = x(t), py = y(s.values[i]);
+        if (i === 0) ctx.moveTo(px, py);
+        else ctx.lineTo(px, py);
+      });
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+  }
+
+  function renderTransport(kind, t, now) {
+    const col = columns[kind];
+    const hist = history[kind];
+    if (!t) {
+      col.dataset.state = 'absent';
+      setText(col, 'up', 'not running');
+      return;
+    }
+    col.dataset.state = t.up ? 'up' : 'down';
+    setText(col, 'up', t.up ? 'up' : 'down');
+    setText(col, 'mbps', fmtMBps(t.bytesPerSecond));
+    setText(col, 'p50', fmtUs(t.handOffP50Us));
+    setText(col, 'p99', fmtUs(t.handOffP99Us));
+    setText(col, 'dropped', fmtInt(t.dropped));
+    setText(col, 'bytes', fmtInt(t.bytes));
+    setText(col, 'chunks', fmtInt(t.chunks));
+    setText(col, 'e2eP99', fmtUs(t.endToEndP99Us));
+    setText(col, 'wait', `${t.waitSeconds.toFixed(3)} s`);
+    setText(col, 'buffer', `${fmtInt(t.bufferDepth)} (${fmtBytes(t.bufferBytes)})`);
+    setText(col, 'restarts', fmtInt(t.restarts));
+    setText(col, 'errors', fmtInt(t.handOffErrors));
+    setText(col, 'sinkErrors', `${fmtInt(t.sinkGaps)} / ${fmtInt(t.sinkChecksumErrors)}`);
+    col.dataset.bytes = String(t.bytes);
+
+    hist.push({ t: now, mbps: t.bytesPerSecond / 1e6, p50: t.handOffP50Us, p99: t.handOffP99Us, drops: t.droppedPerSecond });
+    while (hist.length && hist[0].t < now - WINDOW_MS) hist.shift();
+    const ts = hist.map((p) => p.t);
+    const color = COLORS[kind];
+    drawChart($('[data-chart="throughput"]', col), ts, [{ values: hist.map((p) => p.mbps), color }], now, (v) => v.toFixed(v >= 10 ? 0 : 1));
+    drawChart(
+      $('[data-chart="latency"]', col),
+      ts,
+      [
+        { values: hist.map((p) => p.p50), color, dash: true },
+        { values: hist.map((p) => p.p99), color },
+      ],
+      now,
+      (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}ms` : `${Math.round(v)}`),
+    );
+    drawChart($('[data-chart="drops"]', col), ts, [{ values: hist.map((p) => p.drops), color: '#c8323c' }], now, (v) => v.toFixed(v >= 10 ? 0 : 1));
+  }
+
+  function renderNetwork(n) {
+    const root = $('#network');
+    if (!n) {
+      root.hidden = true;
+      return;
+    }
+    root.hidden = false;
+    setText(root, 'mbps', fmtMBps(n.bytesPerSecond));
+    for (const f of ['chunksReceived', 'lost', 'reordered', 'duplicates', 'corrupt', 'kernelDrops', 'reconnects']) setText(root, f, fmtInt(n[f]));
+    setText(root, 'channel', String(n.channel));
+    setText(root, 'endOfStream', n.endOfStream ? 'yes' : 'no');
+    const reasons = Object.entries(n.decodeErrors).filter(([, v]) => v > 0);
+    setText(root, 'decodeErrors', reasons.length ? `corrupt by reason: ${reasons.map(([r, v]) => `${r} ${fmtInt(v)}`).join(', ')}` : '');
+  }
+
+  function cell(text, cls) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  let lastGuide = '';
+  function renderGuide(guide, playing) {
+    const key = JSON.stringify([guide, playing]);
+    if (key === lastGuide) return;
+    lastGuide = key;
+    const body = $('#guide-rows');
+    body.replaceChildren();
+    if (!guide.length) {
+      const tr = document.createElement('tr');
+      tr.className = 'empty';
+      const td = cell('no guide received yet');
+      td.colSpan = 4;
+      tr.appendChild(td);
+      body.appendChild(tr);
+      return;
+    }
+    for (const ch of guide) {
+      const tr = document.createElement('tr');
+      tr.dataset.channel = String(ch.id);
+      if (ch.id === playing) tr.className = 'playing';
+      tr.append(cell(String(ch.id)), cell(ch.name), cell(ch.description), cell(fmtBitrate(ch.bitrate), 'num'));
+      body.appendChild(tr);
+    }
+  }
+
+  function renderSender(sender) {
+    const root = $('#sender');
+    root.hidden = !sender;
+    if (!sender) return;
+    const body = $('#sender-rows');
+    body.replaceChildren();
+    for (const o of sender.outputs) {
+      const tr = document.createElement('tr');
+      tr.dataset.output = o.url;
+      tr.append(
+        cell(o.url),
+        cell(fmtMBps(o.bytesPerSecond), 'num'),
+        cell(fmtInt(o.chunks), 'num'),
+        cell(o.proto === 'tcp' ? fmtInt(o.clients) : '—', 'num'),
+        cell(o.proto === 'tcp' ? fmtInt(o.clientsDropped) : '—', 'num'),
+        cell(fmtInt(o.sendErrors), 'num'),
+      );
+      body.appendChild(tr);
+    }
+  }
+
+  function render(snap) {
+    const now = snap.time;
+    const byKind = Object.fromEntries(snap.transports.map((t) => [t.transport, t]));
+    for (const kind of TRANSPORTS) renderTransport(kind, byKind[kind], now);
+    renderNetwork(snap.network);
+    renderGuide(snap.guide, snap.network ? snap.network.channel : -1);
+    renderSender(snap.sender);
+    setText(document, 'updated', `updated ${new Date(now).toLocaleTimeString()}`);
+    setText(document, 'version', snap.version ? `v${snap.version}` : '');
+    document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
+  }
+
+  let retryMs = 500;
+  function connect() {
+    const status = $('#status');
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+    ws.onopen = () => {
+      retryMs = 500;
+      status.dataset.state = 'live';
+      status.textContent = 'live';
+    };
+    ws.onmessage = (ev) => {
+      try {
+        render(JSON.parse(ev.data));
+      } catch (err) {
+        console.error('ipcast dashboard: bad snapshot', err);
+      }
+    };
+    ws.onclose = () => {
+      status.dataset.state = 'closed';
+      status.textContent = 'disconnected, retrying';
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 5000);
+    };
+  }
+
+  buildColumns();
+  connect();
+})();
