@@ -1,0 +1,14 @@
+export {
+  startTransportChild,
+  TRANSPORT_KINDS,
+  type HandOffMeta,
+  type TransportChild,
+  type TransportExit,
+  type TransportKind,
+  type TransportOptions,
+  type TransportStats,
+} from './child.js';
+export { SINK_EXIT, ReportLineParser, type LatencyReport, type SinkReport } from './report.js';
+export { decodeRecordHeader, encodeRecord, RECORD_FLAG_EOS, RECORD_HEADER_BYTES, RECORD_MAGIC, RECORD_MAX_PAYLOAD } from './record.js';
+export { listSysv, sysvExists, existingIds, type SysvKind, type SysvObject } from './sysvipc.js';
+export { readRegistry, registryDir, processAlive, type RegistryEntry } from './registry.js';

@@ -1,0 +1,73 @@
+/**
+ * What ipcast-sink reports on fd 3: one JSON object per line (see docs/transports.md).
+ */
+export interface LatencyReport {
+  count: number;
+  sumUs: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  /** Cumulative counts per bucket of `bucketBoundsUs`, plus a last +Inf bucket. */
+  buckets: number[];
+}
+
+export interface SinkReport {
+  type: 'ready' | 'progress' | 'final';
+  transport: 'pipe' | 'shm' | 'msg';
+  pid: number;
+  elapsedMs: number;
+  bytes: number;
+  chunks: number;
+  gaps: number;
+  reorders: number;
+  checksumErrors: number;
+  corrupt: number;
+  eos: boolean;
+  handoff?: LatencyReport;
+  endToEnd?: LatencyReport;
+  bucketBoundsUs?: number[];
+  kernel?: { msgmax: number; msgmnb: number; msgQbytes: number };
+  ring?: { slots: number; slotBytes: number };
+  pipe?: { capacity: number };
+  decoder?: { pid: number; exitCode: number | null; signal: number | null; epipe: number };
+  /** final only */
+  exitCode?: number;
+  error?: string;
+}
+
+/** The sink's exit codes (native/sink.c). */
+export const SINK_EXIT = {
+  ok: 0,
+  runtime: 1,
+  usage: 2,
+  verifyFailed: 3,
+  decoderFailed: 4,
+  noEndOfStream: 5,
+  parentDied: 6,
+} as const;
+
+/** Splits a byte stream into JSON lines; malformed lines are passed to onBad, never thrown. */
+export class ReportLineParser {
+  private rest = '';
+  constructor(
+    private readonly onReport: (r: SinkReport) => void,
+    private readonly onBad: (line: string) => void = () => {},
+  ) {}
+
+  push(chunk: Buffer | string): void {
+    const text = this.rest + chunk.toString();
+    const lines = text.split('\n');
+    this.rest = lines.pop() ?? '';
+    if (this.rest.length > 65536) this.rest = ''; // a runaway line is dropped, not buffered forever
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        const obj = JSON.parse(line) as SinkReport;
+        if (obj && typeof obj === 'object' && typeof obj.type === 'string') this.onReport(obj);
+        else this.onBad(line);
+      } catch {
+        this.onBad(line);
+      }
+    }
+  }
+}
