@@ -73,6 +73,8 @@ export class Sender {
   private readonly outputs: Output[] = [];
   private readonly tcp: TcpServerOutput[] = [];
   private readonly rates = new Map<number, number>();
+  /** Said once the outputs are open, so a failure to open is the only line printed. */
+  private readonly rateLines: string[] = [];
   private readonly sequences = new Map<number, number>();
   private readonly eosSent = new Set<number>();
   private guideSeq = 0;
@@ -145,6 +147,7 @@ export class Sender {
       await Promise.all(this.outputs.map((out) => out.close([])));
       throw err;
     }
+    for (const line of this.rateLines) this.opts.log?.(line);
     this.sendGuide();
     if (this.format === 'ipcast') {
       this.guideTimer = setInterval(() => this.sendGuide(), o.guideIntervalMs ?? 1000);
@@ -164,7 +167,7 @@ export class Sender {
           );
         }
         rate = m.bitsPerSecond;
-        this.opts.log?.(`channel ${ch.id} '${ch.name}': rate ${formatRate(rate)} (measured from the ${m.how})`);
+        this.rateLines.push(`channel ${ch.id} '${ch.name}': rate ${formatRate(rate)} (measured from the ${m.how})`);
       }
       this.rates.set(ch.id, rate);
       const s: ChannelStats = { id: ch.id, name: ch.name, rateBitsPerSecond: rate, chunks: 0, bytes: 0, loops: 0, ended: false };
