@@ -12,3 +12,4 @@ export { SINK_EXIT, ReportLineParser, type LatencyReport, type SinkReport } from
 export { decodeRecordHeader, encodeRecord, RECORD_FLAG_EOS, RECORD_HEADER_BYTES, RECORD_MAGIC, RECORD_MAX_PAYLOAD } from './record.js';
 export { listSysv, sysvExists, existingIds, type SysvKind, type SysvObject } from './sysvipc.js';
 export { readRegistry, registryDir, processAlive, type RegistryEntry } from './registry.js';
+export { scanLeftovers, cleanLeftovers, type Leftover, type LeftoverScan, type CleanResult } from './leftovers.js';
