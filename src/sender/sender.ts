@@ -259,7 +259,7 @@ export class Sender {
       this.opts.burstBytes ?? defaultBurstBytes(rate, this.chunkBytes + (this.format === 'ipcast' ? HEADER_BYTES : 0)),
     );
     const raw = this.format === 'raw';
-    const it = ch.chunks(this.chunkBytes, this.opts.loop ?? false)[Symbol.asyncIterator]();
+    const it = ch.chunks(this.chunkBytes, this.opts.loop ?? false, () => s.loops++)[Symbol.asyncIterator]();
     let finished = false;
     try {
       while (!this.stopping) {

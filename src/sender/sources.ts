@@ -35,8 +35,8 @@ export interface ChannelSource {
   description: string;
   /** The bitrate the format tells, or null. May read the head of the source (once). */
   measure(): Promise<MeasuredRate | null>;
-  /** The stream in pieces of `chunkBytes`; `loop` replays a finite file source. */
-  chunks(chunkBytes: number, loop: boolean): AsyncIterable<Buffer>;
+  /** The stream in pieces of `chunkBytes`; `loop` replays a finite source (`onLoop` each time). */
+  chunks(chunkBytes: number, loop: boolean, onLoop?: () => void): AsyncIterable<Buffer>;
 }
 
 export const MAX_CHANNELS = 65535;
@@ -168,11 +168,11 @@ export function fileSource(paths: string[], id: number, name: string, descriptio
       });
       return measured;
     },
-    chunks: (chunkBytes, loop) => readFiles(paths, chunkBytes, loop),
+    chunks: (chunkBytes, loop, onLoop) => readFiles(paths, chunkBytes, loop, onLoop),
   };
 }
 
-async function* readFiles(paths: string[], chunkBytes: number, loop: boolean): AsyncGenerator<Buffer> {
+async function* readFiles(paths: string[], chunkBytes: number, loop: boolean, onLoop?: () => void): AsyncGenerator<Buffer> {
   const block = chunkBytes * Math.max(1, Math.floor(READ_BLOCK_BYTES / chunkBytes));
   for (;;) {
     let any = false;
@@ -201,6 +201,7 @@ async function* readFiles(paths: string[], chunkBytes: number, loop: boolean): A
       }
     }
     if (!loop || !any) return; // an empty file looped would spin
+    onLoop?.();
   }
 }
 
@@ -210,9 +211,12 @@ function toneSource(hz: number, seconds: number | undefined, id: number, name?: 
     name: name ?? `tone ${hz} Hz`,
     description: `test signal: ${hz} Hz sine, WAV 44.1 kHz 16-bit mono${seconds === undefined ? '' : `, ${seconds} s`}`,
     measure: async () => ({ bitsPerSecond: TONE_BITRATE, how: 'test tone: WAV 44.1 kHz 16-bit mono' }),
-    async *chunks(chunkBytes, loop) {
-      do yield* toneChunks(seconds === undefined ? { hz } : { hz, seconds }, chunkBytes);
-      while (loop && seconds !== undefined);
+    async *chunks(chunkBytes, loop, onLoop) {
+      for (;;) {
+        yield* toneChunks(seconds === undefined ? { hz } : { hz, seconds }, chunkBytes);
+        if (!loop || seconds === undefined) return;
+        onLoop?.();
+      }
     },
   };
 }
