@@ -46,7 +46,7 @@ function expectChannels(chunks: Chunk[]): void {
   }
   // Interleaved: channel 2's data starts before channel 1's ends.
   const firstOf2 = chunks.findIndex((c) => c.channel === 2);
-  const lastOf1 = chunks.findLastIndex((c) => c.channel === 1 && c.kind === Kind.Data);
+  const lastOf1 = chunks.map((c) => c.channel === 1 && c.kind === Kind.Data).lastIndexOf(true);
   expect(firstOf2).toBeLessThan(lastOf1);
 }
 
