@@ -1,4 +1,9 @@
-import { endpointArgument, notBuilt, type Command } from './command.js';
+import { parseInteger, parseListenAddress, parseSeconds, str } from '../shared/args.js';
+import { UsageError } from '../shared/errors.js';
+import { splitShellWords } from '../shared/shell-words.js';
+import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
+import { runReceiver } from '../receiver/run.js';
+import { endpointArgument, type Command } from './command.js';
 
 export const recvCommand: Command = {
   name: 'recv',
@@ -11,13 +16,23 @@ URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a mult
 
 Options:
   --channel N          channel to play (default: the first in the guide)
-  --transport T        pipe, shm, msg, or a list such as pipe,shm,msg (default pipe)
-  --exec "CMD ARGS"    the decoder (run without a shell); default: ipcast's sink verifies and discards
+  --transport T        pipe, shm, msg, or a list such as pipe,shm,msg (default pipe):
+                       one decoder child per transport, fed the same stream
+  --exec "CMD ARGS"    the decoder, split like a shell but run without one. With pipe it reads
+                       the payload on stdin; with shm/msg ipcast's sink reads the transport and
+                       feeds it. Default: the sink verifies every chunk and discards the data.
   --format F           ipcast (default) or raw (bare payload datagrams, e.g. MPEG-TS from ffmpeg)
   --exit-on-eos        exit once the stream has ended and every child has exited
+                       (0 if they all exited 0)
   --idle-timeout S     end the stream after S seconds without data
+  --buffer BYTES       per-child buffer in front of a slow decoder (default 8M)
+  --policy P           when that buffer is full: drop-oldest (default) or block (TCP only:
+                       stop reading the connection until the decoder catches up)
+  --max-restarts N     restarts of a decoder that exits mid-stream (default 5)
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
-  -h, --help           this text`,
+  -h, --help           this text
+
+Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 usage error.`,
   options: {
     channel: { type: 'string' },
     transport: { type: 'string' },
@@ -25,10 +40,42 @@ Options:
     format: { type: 'string' },
     'exit-on-eos': { type: 'boolean' },
     'idle-timeout': { type: 'string' },
+    buffer: { type: 'string' },
+    policy: { type: 'string' },
+    'max-restarts': { type: 'string' },
     metrics: { type: 'string' },
   },
   run: async (args) => {
-    endpointArgument('recv', args.positionals);
-    return notBuilt('recv', 'issue #5');
+    const v = args.values;
+    const endpoint = endpointArgument('recv', args.positionals);
+    const format = str(v.format) ?? 'ipcast';
+    if (format !== 'ipcast' && format !== 'raw') throw new UsageError(`--format must be ipcast or raw, got '${format}'`);
+    const transports = parseTransports(str(v.transport) ?? 'pipe');
+    const policy = str(v.policy) ?? 'drop-oldest';
+    if (policy !== 'drop-oldest' && policy !== 'block') throw new UsageError(`--policy must be drop-oldest or block, got '${policy}'`);
+    return runReceiver({
+      endpoint,
+      format,
+      transports,
+      ...(v.channel !== undefined ? { channel: parseInteger(str(v.channel)!, '--channel', 1, 65535) } : {}),
+      ...(v.exec !== undefined ? { decoder: splitShellWords(str(v.exec)!) } : {}),
+      exitOnEos: v['exit-on-eos'] === true,
+      ...(v['idle-timeout'] !== undefined ? { idleTimeoutMs: parseSeconds(str(v['idle-timeout'])!, '--idle-timeout') * 1000 } : {}),
+      maxBufferBytes: v.buffer !== undefined ? parseInteger(str(v.buffer)!, '--buffer', 65536, 1 << 30, true) : 8 << 20,
+      policy,
+      maxRestarts: v['max-restarts'] !== undefined ? parseInteger(str(v['max-restarts'])!, '--max-restarts', 0, 1000) : 5,
+      ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
+    });
   },
 };
+
+function parseTransports(text: string): TransportKind[] {
+  const list = text.split(',').map((t) => t.trim());
+  for (const t of list) {
+    if (!TRANSPORT_KINDS.includes(t as TransportKind)) {
+      throw new UsageError(`--transport expects pipe, shm, msg or a comma-separated list, got '${t}'`, 'ERR_BAD_ARGUMENT');
+    }
+  }
+  if (new Set(list).size !== list.length) throw new UsageError(`--transport lists a transport twice: '${text}'`, 'ERR_BAD_ARGUMENT');
+  return list as TransportKind[];
+}

@@ -39,6 +39,8 @@ const REORDER_HOLD_MS = 50;
 
 interface Session {
   feeders: Map<TransportKind, ChildFeeder>;
+  /** Chunks delivered in this session (an idle timeout ends only a stream that started). */
+  delivered: number;
   started: Promise<void>;
   ended: boolean;
 }
@@ -88,6 +90,10 @@ export class Receiver {
         warning: (m) => this.o.log(m),
       });
     }
+    // Fork the children before the stream starts: forking stalls the event loop for a moment,
+    // and a live UDP stream arriving meanwhile would overflow the socket buffer.
+    this.startSession();
+    await this.session?.started;
     this.housekeeping = setInterval(() => this.tick(), REORDER_HOLD_MS);
     this.housekeeping.unref();
     this.armIdleTimer();
@@ -204,6 +210,7 @@ export class Receiver {
     const session = this.session ?? this.startSession();
     if (!session) return;
     const meta = { senderTimestampUs };
+    session.delivered++;
     for (const f of session.feeders.values()) f.deliver(payload, meta);
   }
 
@@ -228,7 +235,7 @@ export class Receiver {
         }),
       );
     }
-    const session: Session = { feeders, ended: false, started: Promise.resolve() };
+    const session: Session = { feeders, delivered: 0, ended: false, started: Promise.resolve() };
     session.started = Promise.all([...feeders.values()].map((f) => f.start())).then(() => undefined);
     session.started.catch((err: Error) => {
       this.o.log(`cannot start the decoder: ${err.message}`);
@@ -266,6 +273,7 @@ export class Receiver {
           if (e.code !== 0) this.o.log(`${kind}: decoder ${e.signal ? `killed by ${e.signal}` : `exited with code ${e.code}`}`);
         }
         if (this.o.exitOnEos) void this.finish(failed.length === 0 ? 0 : 1);
+        else if (!this.stopped && !this.session) this.startSession();
       })
       .catch(() => {});
   }
@@ -276,9 +284,10 @@ export class Receiver {
     else {
       this.idleTimer = setTimeout(() => {
         this.idleTimer = undefined;
-        this.o.log(`no data for ${this.o.idleTimeoutMs! / 1000} s`);
-        this.release(this.tracker.releaseAll());
-        this.endSession('idle timeout');
+        if (this.session?.delivered || this.o.exitOnEos) {
+          this.release(this.tracker.releaseAll());
+          this.endSession(`no data for ${this.o.idleTimeoutMs! / 1000} s`);
+        }
         this.armIdleTimer();
       }, this.o.idleTimeoutMs);
     }

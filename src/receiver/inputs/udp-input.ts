@@ -10,6 +10,8 @@ import { networkInterfaces } from 'node:os';
 import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
 import type { UdpEndpoint } from '../../shared/url.js';
 
+export const DEFAULT_RCVBUF_BYTES = 4 * 1024 * 1024;
+
 export interface UdpInput {
   readonly port: number;
   /** The kernel's count of datagrams dropped on this socket (receive buffer full). */
@@ -60,12 +62,15 @@ export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers):
     throw new RuntimeError(`cannot join ${ep.host} on ${ep.iface}: ${describeSystemError(err)}`, 'ERR_JOIN', { cause: err });
   }
 
+  // A live stream must survive the receiver being descheduled for a few tens of ms: ask for
+  // DEFAULT_RCVBUF_BYTES unless told otherwise (the kernel caps it at net.core.rmem_max).
+  const asked = ep.rcvbuf ?? DEFAULT_RCVBUF_BYTES;
+  try {
+    socket.setRecvBufferSize(asked);
+  } catch (err) {
+    handlers.warning(`could not set rcvbuf=${asked}: ${describeSystemError(err)}`);
+  }
   if (ep.rcvbuf !== undefined) {
-    try {
-      socket.setRecvBufferSize(ep.rcvbuf);
-    } catch (err) {
-      handlers.warning(`could not set rcvbuf=${ep.rcvbuf}: ${describeSystemError(err)}`);
-    }
     // Linux doubles the value it stores (bookkeeping overhead) and caps the request at rmem_max.
     const got = Math.floor(socket.getRecvBufferSize() / 2);
     if (got < ep.rcvbuf) {

@@ -1,0 +1,121 @@
+/**
+ * `ipcast recv` as a library call: checks the decoder, starts the receiver, serves metrics
+ * when asked, stops cleanly on SIGINT/SIGTERM, prints a one-line summary per transport, and
+ * returns the exit code.
+ */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+import { UsageError, type ExitCode } from '../shared/errors.js';
+import { emptyReceiverStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
+import type { Endpoint } from '../shared/url.js';
+import type { SlowChildPolicy } from './child-feeder.js';
+import { startDecoderChild } from './decoder-child.js';
+import { Receiver } from './receiver.js';
+
+export interface RunReceiverOptions {
+  endpoint: Endpoint;
+  format: 'ipcast' | 'raw';
+  transports: TransportKind[];
+  channel?: number;
+  decoder?: string[];
+  exitOnEos: boolean;
+  idleTimeoutMs?: number;
+  maxBufferBytes: number;
+  policy: SlowChildPolicy;
+  maxRestarts: number;
+  metrics?: { host: string; port: number };
+  stats?: ReceiverStats;
+  log?: (message: string) => void;
+  /** Stop when this signal fires (tests, the demo). SIGINT/SIGTERM are always handled. */
+  signal?: AbortSignal;
+}
+
+export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`ipcast recv: ${m}\n`));
+  if (o.decoder) findProgram(o.decoder[0]!);
+  const stats = o.stats ?? emptyReceiverStats();
+  const receiver = new Receiver({
+    endpoint: o.endpoint,
+    format: o.format,
+    ...(o.channel !== undefined ? { channel: o.channel } : {}),
+    transports: o.transports,
+    exitOnEos: o.exitOnEos,
+    ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+    maxBufferBytes: o.maxBufferBytes,
+    policy: o.policy,
+    maxRestarts: o.maxRestarts,
+    stats,
+    startChild: (kind) => startDecoderChild(kind, { ...(o.decoder ? { decoder: o.decoder } : {}), stats: stats.transports[kind]!, log }),
+    log,
+  });
+  await receiver.start();
+
+  let metrics: { url: string; close(): Promise<void> } | undefined;
+  let onSignal: (sig: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<number>((resolve) => {
+    onSignal = (sig) => {
+      log(`${sig}: stopping`);
+      resolve(0);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    o.signal?.addEventListener('abort', () => resolve(0), { once: true });
+  });
+  try {
+    if (o.metrics) metrics = await serveReceiverMetrics(o.metrics, stats);
+    const where = o.endpoint.proto === 'udp' ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort})` : `connecting to ${o.endpoint.url}`;
+    log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
+    const code = await Promise.race([receiver.done, stopped]);
+    await receiver.stop();
+    log(summary(stats));
+    return code as ExitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await receiver.stop();
+    await metrics?.close();
+  }
+}
+
+/** The metrics server, when the metrics module is present (issue #6). */
+async function serveReceiverMetrics(
+  at: { host: string; port: number },
+  stats: ReceiverStats,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const { serveMetrics } = await import('../shared/metrics/serve.js');
+  return serveMetrics(at, { receiver: stats });
+}
+
+export function summary(s: ReceiverStats): string {
+  const errors = Object.entries(s.decodeErrors)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const parts = [
+    `received ${s.chunksReceived} chunks (${s.bytesReceived} bytes)`,
+    `lost ${s.lost}`,
+    `reordered ${s.reordered}`,
+    `duplicates ${s.duplicates}`,
+    `decode errors ${errors || '0'}`,
+  ];
+  for (const t of Object.values(s.transports)) {
+    parts.push(
+      `${t.transport}: handed off ${t.chunksHandedOff} chunks (${t.bytesHandedOff} bytes), dropped ${t.droppedSlowChild}, restarts ${t.restarts}, sink verified ${t.sinkChunks} chunks, hand-off p50 ${t.handOffLatency.p50Us} us p99 ${t.handOffLatency.p99Us} us`,
+    );
+  }
+  return parts.join('; ');
+}
+
+/** A decoder that is not there is the user's mistake: one line, exit 2. */
+function findProgram(name: string): void {
+  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return;
+    } catch {
+      /* next */
+    }
+  }
+  throw new UsageError(`decoder '${name}' not found${name.includes('/') ? '' : ' in PATH'} (or not executable)`, 'ERR_DECODER_NOT_FOUND');
+}
