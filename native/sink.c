@@ -345,6 +345,13 @@ static void remove_objects(void) {
   if (opt.registry) unlink(opt.registry);
 }
 
+// Whether the System V objects we read from still exist (pipe mode: none to clean up).
+static int objects_exist(void) {
+  if (opt.mode == MODE_SHM) return ipcast_sem_get(opt.sem_id, IPCAST_SEM_FREE) >= 0;
+  if (opt.mode == MODE_MSG) return ipcast_msg_qbytes(opt.msg_id) >= 0;
+  return 0;
+}
+
 // Called when a wait is interrupted or times out. Returns 0 to go on, or an exit code.
 static int check_flags(void) {
   if (g_tick) {
@@ -357,6 +364,19 @@ static int check_flags(void) {
     return EXIT_PARENT_DIED;
   }
   if (g_term) {
+    // SIGTERM with the writer apparently alive: either its close() (which removes the
+    // objects first) or PR_SET_PDEATHSIG fired because the writer's forking *thread* exited
+    // while the rest of its thread group is still dying (getppid() unchanged for a moment).
+    // Tell them apart: objects gone = closed; else wait up to 1 s for the writer to vanish.
+    for (int i = 0; i < 100 && objects_exist(); i++) {
+      if (parent_gone()) {
+        remove_objects();
+        set_error("the writer (pid %d) died; removed the transport's objects", (int)opt.parent);
+        return EXIT_PARENT_DIED;
+      }
+      struct timespec ts = {0, 10 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
     set_error("terminated by a signal before end of stream");
     return EXIT_NO_EOS;
   }
