@@ -56,6 +56,15 @@ describe('SequenceTracker', () => {
     expect(t.counts).toMatchObject({ restarts: 1, duplicates: 0, lost: 0 });
   });
 
+  it('tells a restarted sender (sequence back near 0, newer timestamp) from duplicates (older timestamp)', () => {
+    const t = new SequenceTracker<number>(8);
+    expect([170, 171].flatMap((s) => t.push(s, s, 1000 + s))).toEqual([170, 171]);
+    expect(t.push(100, 100, 900)).toEqual([]);
+    expect(t.counts).toMatchObject({ duplicates: 1, restarts: 0 });
+    expect([0, 1].flatMap((s) => t.push(s, s, 5000 + s))).toEqual([0, 1]);
+    expect(t.counts).toMatchObject({ duplicates: 1, restarts: 1, lost: 0 });
+  });
+
   it('with window 0 (TCP) counts a gap as lost at once', () => {
     const t = new SequenceTracker<number>(0);
     expect(feed(t, [1, 2, 5, 6])).toEqual([1, 2, 5, 6]);

@@ -56,6 +56,7 @@ export class Receiver {
   private housekeeping: NodeJS.Timeout | undefined;
   private stopped = false;
   private paused = new Set<TransportKind>();
+  private connections = 0;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit code when the receiver has finished (exit-on-eos, or a fatal child failure). */
   readonly done: Promise<number>;
@@ -77,13 +78,13 @@ export class Receiver {
     } else {
       this.tcp = openTcpInput(ep, {
         connected: () => {
+          if (this.connections++ > 0) this.o.stats.reconnects++;
           this.framer = this.newFramer();
           // A new connection may be a restarted sender: sequence numbers start over.
           this.tracker = this.newTracker();
         },
         data: (buf) => this.onTcpData(buf),
         disconnected: (why) => {
-          this.o.stats.reconnects++;
           if (this.o.format === 'raw' && this.session) this.endSession('the sender closed the connection');
           else this.o.log(`tcp: ${why}; reconnecting`);
         },
@@ -182,7 +183,7 @@ export class Receiver {
     }
     this.armIdleTimer();
     if (c.kind === Kind.Heartbeat) return;
-    this.release(this.tracker.push(c.sequence, c));
+    this.release(this.tracker.push(c.sequence, c, c.timestampUs));
   }
 
   private select(channel: number, why: string): void {

@@ -96,6 +96,7 @@ export function summary(s: ReceiverStats): string {
     `lost ${s.lost}`,
     `reordered ${s.reordered}`,
     `duplicates ${s.duplicates}`,
+    `reconnects ${s.reconnects}`,
     `decode errors ${errors || '0'}`,
   ];
   for (const t of Object.values(s.transports)) {

@@ -5,8 +5,10 @@
  *  - the expected number: delivered at once, with any held successors;
  *  - ahead of it: held, up to `window` chunks (UDP may reorder); a gap still open when the
  *    window is full, or older than `maxHoldMs`, is given up: its chunks count as lost;
- *  - behind it, close: a duplicate (or a chunk that came after its gap was given up), dropped;
- *  - far behind or far ahead (more than RESTART_DISTANCE): the sender restarted; start over.
+ *  - behind it, close, with a sender timestamp no newer than the newest seen: a duplicate (or a
+ *    chunk that came after its gap was given up), dropped;
+ *  - behind it with a newer timestamp, or far behind or far ahead (more than RESTART_DISTANCE):
+ *    the sender restarted (its sequence starts over at 0); start over.
  * A chunk that arrives after a later one has is counted as reordered.
  */
 export interface SequenceCounts {
@@ -24,6 +26,7 @@ export class SequenceTracker<T> {
   private expected: number | undefined;
   private readonly held = new Map<number, { item: T; at: number }>();
   private oldestHeldAt = Infinity;
+  private newestTimestamp = -Infinity;
 
   constructor(
     private readonly window: number,
@@ -35,9 +38,14 @@ export class SequenceTracker<T> {
     return this.held.size;
   }
 
-  /** Returns the items that can be delivered now, in order. */
-  push(sequence: number, item: T): T[] {
+  /**
+   * Returns the items that can be delivered now, in order. `timestamp` (the sender's clock)
+   * tells a restarted sender from a duplicate; without it a close step back is a duplicate.
+   */
+  push(sequence: number, item: T, timestamp = -Infinity): T[] {
     const seq = sequence >>> 0;
+    const newer = timestamp > this.newestTimestamp;
+    if (newer) this.newestTimestamp = timestamp;
     if (this.expected === undefined) {
       this.expected = (seq + 1) >>> 0;
       return [item];
@@ -50,7 +58,7 @@ export class SequenceTracker<T> {
       this.drainConsecutive(out);
       return out;
     }
-    if (diff < 0 && diff > -RESTART_DISTANCE) {
+    if (diff < 0 && diff > -RESTART_DISTANCE && !newer) {
       this.counts.duplicates++;
       return [];
     }
