@@ -64,6 +64,9 @@ function mergeHistogram(h: LatencyHistogram, base: LatencyHistogram, r: LatencyR
   }
   h.count = base.count + r.count;
   h.sumUs = base.sumUs + r.sumUs;
-  h.p50Us = r.p50Us;
-  h.p99Us = r.p99Us;
+  // Percentiles are the current child's; a child that has seen nothing yet keeps the last ones.
+  if (r.count > 0) {
+    h.p50Us = r.p50Us;
+    h.p99Us = r.p99Us;
+  }
 }

@@ -36,6 +36,8 @@ export interface ReceiverOptions {
 /** UDP may reorder: hold up to this many chunks, at most REORDER_HOLD_MS. TCP never reorders. */
 const REORDER_WINDOW = 32;
 const REORDER_HOLD_MS = 50;
+/** On SIGINT/SIGTERM, how long children get to drain and exit before they are killed. */
+const STOP_GRACE_MS = 2000;
 
 interface Session {
   feeders: Map<TransportKind, ChildFeeder>;
@@ -111,7 +113,16 @@ export class Receiver {
     this.session = undefined;
     if (s) {
       await s.started.catch(() => {});
-      await Promise.all([...s.feeders.values()].map((f) => f.close()));
+      // Cleanly if we can: the children get end of stream and exit; whoever is still there
+      // after STOP_GRACE_MS is killed and its transport removed.
+      await Promise.all(
+        [...s.feeders.values()].map(async (f) => {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([f.endOfStream(), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+          clearTimeout(timer);
+          await f.close();
+        }),
+      );
     }
   }
 

@@ -29,6 +29,8 @@ export interface RunReceiverOptions {
   log?: (message: string) => void;
   /** Stop when this signal fires (tests, the demo). SIGINT/SIGTERM are always handled. */
   signal?: AbortSignal;
+  /** Called once the input is open and the children are up (the demo starts its sender then). */
+  onReady?: (info: { port: number | undefined }) => void;
 }
 
 export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
@@ -66,6 +68,7 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     if (o.metrics) metrics = await serveReceiverMetrics(o.metrics, stats);
     const where = o.endpoint.proto === 'udp' ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort})` : `connecting to ${o.endpoint.url}`;
     log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
+    o.onReady?.({ port: receiver.listeningPort });
     const code = await Promise.race([receiver.done, stopped]);
     await receiver.stop();
     log(summary(stats));
