@@ -33,6 +33,18 @@
         "native/shm_ring.c",
         "native/msg_queue.c"
       ]
+    },
+    {
+      "target_name": "ipcast-baseline",
+      "type": "executable",
+      "sources": [
+        "native/baseline.c",
+        "native/crc32c.c",
+        "native/pipe.c",
+        "native/sem.c",
+        "native/shm_ring.c",
+        "native/msg_queue.c"
+      ]
     }
   ]
 }

@@ -1,18 +1,34 @@
-import { notBuilt, type Command } from './command.js';
+import { writeFileSync } from 'node:fs';
+
+import { formatTable, renderChart, runBench } from '../bench/index.js';
+import { parseInteger, parseRate, parseSeconds, str } from '../shared/args.js';
+import { RuntimeError, UsageError } from '../shared/errors.js';
+import { TRANSPORT_KINDS, type TransportKind } from '../transport/index.js';
+import type { Command } from './command.js';
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'compare pipe, shm and msg against plain-C baselines',
   usage: `Usage: ipcast bench [options]
 
+For each transport and chunk size, Node (the addon, batching chunks per call) pushes a
+pseudo-random record stream into ipcast-sink, which verifies every record (sequence and
+CRC-32C, counts): at full speed for --seconds, then paced at --rate for hand-off latency.
+The plain-C baseline (ipcast-baseline) drives the same transport with the same records into
+the same sink in the same run; memcpy bandwidth is measured once. Prints a table on stdout
+and progress on stderr; nothing is left in ipcs, also after Ctrl-C.
+
 Options:
   --transports LIST   pipe,shm,msg (default all three)
-  --sizes LIST        chunk sizes in bytes (default 1316,8192,65536)
-  --seconds N         seconds per full-speed run (default 3)
+  --sizes LIST        chunk sizes in bytes, k/M allowed (default 1316,8192,65536)
+  --seconds N         seconds per run (default 3); each size runs 4 times per transport
   --rate R            paced rate for the latency runs (default 8M)
   --json FILE         write the results as JSON
-  --chart FILE.svg    draw the comparison
-  -h, --help          this text`,
+  --chart FILE.svg    draw the comparison (SVG)
+  -h, --help          this text
+
+Example:
+  ipcast bench --sizes 1316,65536 --seconds 2 --json bench.json --chart bench.svg`,
   options: {
     transports: { type: 'string' },
     sizes: { type: 'string' },
@@ -21,5 +37,62 @@ Options:
     json: { type: 'string' },
     chart: { type: 'string' },
   },
-  run: async () => notBuilt('bench', 'issue #6'),
+  run: async ({ values, positionals }) => {
+    if (positionals.length > 0) throw new UsageError(`bench: unexpected argument '${positionals[0]}' (see 'ipcast bench --help')`);
+    const transports = parseTransports(str(values.transports) ?? 'pipe,shm,msg');
+    const sizes = (str(values.sizes) ?? '1316,8192,65536').split(',').map((s) => parseInteger(s.trim(), '--sizes', 1, 16 * 1024 * 1024, true));
+    const seconds = values.seconds === undefined ? 3 : parseSeconds(str(values.seconds) ?? '', '--seconds');
+    if (seconds > 3600) throw new UsageError(`--seconds must be at most 3600, got ${seconds}`, 'ERR_BAD_NUMBER');
+    const rate = parseRate(str(values.rate) ?? '8M');
+    if (!Number.isFinite(rate)) throw new UsageError("--rate needs a bitrate for the paced runs, not 'max'", 'ERR_BAD_RATE');
+    const json = str(values.json);
+    const chart = str(values.chart);
+    if (values.json !== undefined && !json) throw new UsageError('--json expects a file name', 'ERR_BAD_ARGUMENT');
+    if (values.chart !== undefined && !chart) throw new UsageError('--chart expects a file name', 'ERR_BAD_ARGUMENT');
+
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const tty = process.stderr.isTTY === true;
+    let shown = false;
+    const progress = (text: string, final: boolean) => {
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${text}`);
+        shown = true;
+        if (final) {
+          process.stderr.write('\n');
+          shown = false;
+        }
+      } else if (final) {
+        process.stderr.write(`${text}\n`);
+      }
+    };
+    try {
+      const report = await runBench({ transports, sizes, seconds, rate, progress, signal: controller.signal });
+      if (shown) process.stderr.write('\r\x1b[K');
+      process.stdout.write(formatTable(report) + '\n');
+      if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+      if (chart) writeFileSync(chart, renderChart(report));
+      if (report.failures?.length) {
+        throw new RuntimeError(`bench: verification failed: ${report.failures.join(' | ')}`, 'ERR_BENCH_VERIFY');
+      }
+      return 0;
+    } finally {
+      if (shown) process.stderr.write('\n');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
 };
+
+function parseTransports(text: string): TransportKind[] {
+  const out: TransportKind[] = [];
+  for (const t of text.split(',').map((s) => s.trim())) {
+    if (!(TRANSPORT_KINDS as readonly string[]).includes(t)) {
+      throw new UsageError(`--transports expects a list of pipe, shm, msg, got '${t}'`, 'ERR_BAD_ARGUMENT');
+    }
+    if (!out.includes(t as TransportKind)) out.push(t as TransportKind);
+  }
+  return out;
+}

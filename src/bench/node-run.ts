@@ -1,0 +1,118 @@
+/**
+ * The Node side of a bench run: the real TypeScript transport API (startTransportChild, the
+ * addon's IpcWriter) pushes the stream into ipcast-sink, which verifies every record.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { startTransportChild, type TransportChild, type TransportKind } from '../transport/index.js';
+import { ChunkStream } from './stream.js';
+import type { BenchMode, RunResult } from './types.js';
+
+/** About this many payload bytes per native call at full speed (at most 256 chunks). */
+export const BATCH_BYTES = 256 * 1024;
+
+export function batchFor(chunkBytes: number): number {
+  return Math.max(1, Math.min(256, Math.floor(BATCH_BYTES / chunkBytes)));
+}
+
+export interface NodeRunOptions {
+  transport: TransportKind;
+  chunkBytes: number;
+  mode: BenchMode;
+  seconds: number;
+  /** bits per second, paced mode */
+  rate: number;
+  stream?: ChunkStream;
+  signal?: AbortSignal;
+  /** Called about every 200 ms with the payload bytes written so far. */
+  onProgress?: (bytes: number, elapsed: number) => void;
+}
+
+export async function runNode(o: NodeRunOptions): Promise<RunResult> {
+  const stream = o.stream ?? new ChunkStream(o.chunkBytes);
+  const child = await startTransportChild(o.transport, { stdout: 'ignore', reportMs: 1000 });
+  const abort = () => void child.close();
+  o.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const batch = o.mode === 'max' ? batchFor(o.chunkBytes) : 1;
+    const t0 = performance.now();
+    let chunks = 0;
+    let nextTick = t0 + 200;
+    if (o.mode === 'max') {
+      const end = t0 + o.seconds * 1000;
+      for (let now = t0; now < end; now = performance.now()) {
+        await child.writeBatch(stream.batch(chunks, batch));
+        chunks += batch;
+        if (now >= nextTick) {
+          nextTick = now + 200;
+          o.onProgress?.(chunks * o.chunkBytes, (now - t0) / 1000);
+        }
+      }
+    } else {
+      const intervalMs = (o.chunkBytes * 8 * 1000) / o.rate;
+      const total = Math.ceil((o.seconds * 1000) / intervalMs); // chunks whose due time is before the end
+      while (chunks < total) {
+        const now = performance.now();
+        const due = t0 + chunks * intervalMs;
+        if (due > now) {
+          await sleep(due - now);
+          continue;
+        }
+        // everything due by now in one call (usually one chunk; more after a late timer)
+        const n = Math.min(total, Math.floor((now - t0) / intervalMs) + 1) - chunks;
+        await child.writeBatch(stream.batch(chunks, n));
+        chunks += n;
+        if (now >= nextTick) {
+          nextTick = now + 200;
+          o.onProgress?.(chunks * o.chunkBytes, (now - t0) / 1000);
+        }
+      }
+    }
+    await child.end();
+    const seconds = (performance.now() - t0) / 1000;
+    const exit = await child.exited;
+    return summarize(o, child, chunks, batch, seconds, exit.code, exit.report);
+  } finally {
+    o.signal?.removeEventListener('abort', abort);
+    await child.close();
+  }
+}
+
+function summarize(
+  o: NodeRunOptions,
+  child: TransportChild,
+  chunks: number,
+  batch: number,
+  seconds: number,
+  code: number | null,
+  report: Awaited<TransportChild['exited']>['report'],
+): RunResult {
+  const bytes = chunks * o.chunkBytes;
+  const problems: string[] = [];
+  if (code !== 0) problems.push(`the sink exited with ${code}${report?.error ? `: ${report.error}` : ''}`);
+  if (!report) problems.push('no final report from the sink');
+  else {
+    if (report.bytes !== bytes) problems.push(`the sink verified ${report.bytes} bytes, ${bytes} written`);
+    if (report.chunks !== chunks) problems.push(`the sink verified ${report.chunks} chunks, ${chunks} written`);
+    if (report.gaps || report.reorders || report.checksumErrors || report.corrupt) {
+      problems.push(`gaps ${report.gaps}, reorders ${report.reorders}, checksum errors ${report.checksumErrors}, corrupt ${report.corrupt}`);
+    }
+  }
+  const info = child.info;
+  return {
+    transport: o.transport,
+    chunkBytes: o.chunkBytes,
+    mode: o.mode,
+    bytes,
+    chunks,
+    seconds,
+    bytesPerSecond: bytes / seconds,
+    latencyP50Us: report?.handoff?.p50Us ?? NaN,
+    latencyP99Us: report?.handoff?.p99Us ?? NaN,
+    verified: problems.length === 0,
+    ...(problems.length ? { problem: problems.join('; ') } : {}),
+    batch,
+    ...(o.transport === 'msg' ? { kernel: { msgmax: info.msgmax ?? -1, msgmnb: info.msgmnb ?? -1, msgQbytes: info.qbytes ?? -1 } } : {}),
+  };
+}
