@@ -128,4 +128,18 @@ describe('ipcast send FILE: the exact bytes arrive', () => {
     const data = decodeAll(uni).filter((c) => c.kind === Kind.Data);
     expect(Buffer.concat(data.map((c) => c.payload)).equals(wav)).toBe(true);
   });
+
+  it('unpaced with nobody listening still answers SIGINT at once (the event loop is never starved)', async () => {
+    const port = await freePort();
+    const run = runSend(['tone', '--rate', 'max', '--to', `tcp://127.0.0.1:${port}`], 10_000);
+    const client = await tcpClient(port, { frame: false });
+    await waitFor(() => client.received() > 100_000, 3000);
+    client.socket.destroy();
+    await new Promise((r) => setTimeout(r, 300)); // streaming to no one now
+    const t0 = performance.now();
+    run.child.kill('SIGINT');
+    const r = await run.result;
+    expect(r.code).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
 });

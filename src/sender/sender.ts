@@ -61,6 +61,7 @@ export interface SenderOptions {
 }
 
 const STOP = Symbol('stop');
+const YIELD_EVERY_MS = 5;
 
 export function nowUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
@@ -261,8 +262,16 @@ export class Sender {
     const raw = this.format === 'raw';
     const it = ch.chunks(this.chunkBytes, this.opts.loop ?? false, () => s.loops++)[Symbol.asyncIterator]();
     let finished = false;
+    let lastYield = performance.now();
     try {
       while (!this.stopping) {
+        // An unpaced stream from a source that never waits (the tone, a cached file) with
+        // outputs that never push back would otherwise starve the event loop: no timers,
+        // no new TCP clients, no signals. Give it a turn every few milliseconds.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise((r) => setImmediate(r));
+          lastYield = performance.now();
+        }
         const r = await Promise.race([it.next(), this.stopped]);
         if (r === STOP) break;
         if (r.done) {
@@ -271,7 +280,10 @@ export class Sender {
         }
         const payload = r.value;
         const wait = bucket.reserve(payload.length);
-        if (wait > 0 && (await this.sleep(wait)) === STOP) break;
+        if (wait > 0) {
+          if ((await this.sleep(wait)) === STOP) break;
+          lastYield = performance.now();
+        }
         for (const out of this.outputs) {
           const p = out.ready();
           if (p && (await Promise.race([p, this.stopped])) === STOP) break;
