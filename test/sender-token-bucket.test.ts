@@ -8,13 +8,16 @@ class FakeClock {
 }
 
 describe('TokenBucket (fake clock)', () => {
-  it('lets a full burst go at once, then makes the caller wait exactly for the rest', () => {
+  it('starts empty; after an idle spell lets a full burst go at once, then makes the caller wait exactly', () => {
     const clock = new FakeClock();
     const b = new TokenBucket(8000, 2000, clock); // 1000 bytes/s = 1 byte/ms
+    expect(b.available()).toBe(0);
+    expect(b.reserve(100)).toBeCloseTo(100, 9);
+    clock.t = 5000;
     expect(b.reserve(1000)).toBe(0);
     expect(b.reserve(1000)).toBe(0);
     expect(b.reserve(500)).toBeCloseTo(500, 9); // 500 bytes of debt at 1 byte/ms
-    clock.t = 500;
+    clock.t = 5500;
     expect(b.available()).toBeCloseTo(0, 9);
   });
 
@@ -53,8 +56,8 @@ describe('TokenBucket (fake clock)', () => {
     expect(() => new TokenBucket(1000, 0)).toThrow(/burstBytes/);
   });
 
-  it('the default burst is 20 ms of stream, at least two chunks', () => {
-    expect(defaultBurstBytes(8_000_000, 1348)).toBe(20_000);
+  it('the default burst is 50 ms of stream, at least two chunks', () => {
+    expect(defaultBurstBytes(8_000_000, 1348)).toBe(50_000);
     expect(defaultBurstBytes(320_000, 1348)).toBe(2696);
     expect(defaultBurstBytes(Infinity, 1348)).toBe(2696);
   });

@@ -26,7 +26,7 @@ Options:
   --rate R            320k, 8M (bits/s) or max (unpaced); applies to each channel.
                       Default: measured from the source (WAV header, MP3 frame/Xing header,
                       MPEG-TS PCR) and printed on stderr; otherwise an error asks for --rate
-  --burst BYTES       token bucket depth (default: 20 ms of stream, at least two chunks)
+  --burst BYTES       token bucket depth (default: 50 ms of stream, at least two chunks)
   --chunk BYTES       payload bytes per chunk (default 1316); at most 65475 with a udp:// output
   --format F          ipcast (header + checksum, guide, end of stream; default) or
                       raw (bare payload: no header, no guide; over TCP the close is the end)

@@ -43,7 +43,7 @@ export interface SenderOptions {
   rate?: number;
   /** Payload bytes per chunk (default 1316). */
   chunkBytes?: number;
-  /** Token bucket depth in bytes (default: 20 ms of stream, at least two chunks). */
+  /** Token bucket depth in bytes (default: 50 ms of stream, at least two chunks). */
   burstBytes?: number;
   format?: Format;
   /** Replay finite sources forever. */

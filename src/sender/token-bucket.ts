@@ -5,7 +5,7 @@
  * `reserve(n)` always succeeds and returns how long to wait (ms) before sending the n bytes:
  * the bucket may go into debt, so a caller that sleeps the returned time and sends is paced
  * exactly on average even when its timer fires late (the lateness is credited back as tokens,
- * up to the burst bound). Pure: the clock is injected, so tests drive it by hand.
+ * up to the burst bound). It starts empty, so a stream does not begin with a burst. Pure: the clock is injected, so tests drive it by hand.
  */
 export interface Clock {
   /** Milliseconds from any fixed origin; must never go backwards. */
@@ -28,7 +28,8 @@ export class TokenBucket {
     if (!(rateBitsPerSecond > 0)) throw new RangeError(`Expected a rate above zero, got ${rateBitsPerSecond}`);
     if (!(burstBytes > 0)) throw new RangeError(`Expected burstBytes above zero, got ${burstBytes}`);
     this.bytesPerMs = rateBitsPerSecond / 8 / 1000;
-    this.tokens = burstBytes;
+    // Starts empty: the stream begins at its rate, not with a burst.
+    this.tokens = 0;
     this.last = clock.now();
   }
 
@@ -55,8 +56,13 @@ export class TokenBucket {
   }
 }
 
-/** The default burst: 20 ms of stream, and at least two chunks (header included). */
+/**
+ * The default burst: 50 ms of stream, and at least two chunks (header included). Enough to
+ * catch up after the event loop was held up for a moment (a busy machine, a GC pause) without
+ * losing rate; small enough for a receiver's buffer.
+ */
+export const DEFAULT_BURST_SECONDS = 0.05;
 export function defaultBurstBytes(rateBitsPerSecond: number, chunkBytes: number): number {
-  const twentyMs = rateBitsPerSecond === Infinity ? 0 : (rateBitsPerSecond / 8) * 0.02;
-  return Math.max(2 * chunkBytes, Math.ceil(twentyMs));
+  const burst = rateBitsPerSecond === Infinity ? 0 : (rateBitsPerSecond / 8) * DEFAULT_BURST_SECONDS;
+  return Math.max(2 * chunkBytes, Math.ceil(burst));
 }
