@@ -53,7 +53,7 @@
   }
 
   /** Draws series [{values: number[], color, dash}] over times ts on a canvas. */
-  function drawChart(canvas, ts, series, now, fmt) {
+  function drawChart(canvas, ts, series, now, fmt, sharedMax) {
     const dpr = window.devicePixelRatio || 1;
     const w = canvas.clientWidth || canvas.width;
     const h = canvas.clientHeight || canvas.height;
@@ -65,9 +65,7 @@
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     const padL = 44, padR = 6, padT = 6, padB = 14;
-    let max = 0;
-    for (const s of series) for (const v of s.values) if (v > max) max = v;
-    max = niceMax(max);
+    const max = niceMax(sharedMax);
     const x = (t) => padL + ((t - (now - WINDOW_MS)) / WINDOW_MS) * (w - padL - padR);
     const y = (v) => h - padB - (v / max) * (h - padT - padB);
 
@@ -129,21 +127,39 @@
     col.dataset.bytes = String(t.bytes);
 
     hist.push({ t: now, mbps: t.bytesPerSecond / 1e6, p50: t.handOffP50Us, p99: t.handOffP99Us, drops: t.droppedPerSecond });
-    while (hist.length && hist[0].t < now - WINDOW_MS) hist.shift();
-    const ts = hist.map((p) => p.t);
-    const color = COLORS[kind];
-    drawChart($('[data-chart="throughput"]', col), ts, [{ values: hist.map((p) => p.mbps), color }], now, (v) => v.toFixed(v >= 10 ? 0 : 1));
-    drawChart(
-      $('[data-chart="latency"]', col),
-      ts,
-      [
-        { values: hist.map((p) => p.p50), color, dash: true },
-        { values: hist.map((p) => p.p99), color },
-      ],
-      now,
-      (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}ms` : `${Math.round(v)}`),
-    );
-    drawChart($('[data-chart="drops"]', col), ts, [{ values: hist.map((p) => p.drops), color: '#c8323c' }], now, (v) => v.toFixed(v >= 10 ? 0 : 1));
+  }
+
+  /** Draws every column's charts on one scale per chart, so the columns compare at a glance. */
+  function drawCharts(now) {
+    const peak = { mbps: 0, p99: 0, drops: 0 };
+    for (const kind of TRANSPORTS) {
+      const hist = history[kind];
+      while (hist.length && hist[0].t < now - WINDOW_MS) hist.shift();
+      for (const p of hist) {
+        peak.mbps = Math.max(peak.mbps, p.mbps);
+        peak.p99 = Math.max(peak.p99, p.p99, p.p50);
+        peak.drops = Math.max(peak.drops, p.drops);
+      }
+    }
+    for (const kind of TRANSPORTS) {
+      const col = columns[kind];
+      const hist = history[kind];
+      const ts = hist.map((p) => p.t);
+      const color = COLORS[kind];
+      drawChart($('[data-chart="throughput"]', col), ts, [{ values: hist.map((p) => p.mbps), color }], now, (v) => v.toFixed(v >= 10 ? 0 : 1), peak.mbps);
+      drawChart(
+        $('[data-chart="latency"]', col),
+        ts,
+        [
+          { values: hist.map((p) => p.p50), color, dash: true },
+          { values: hist.map((p) => p.p99), color },
+        ],
+        now,
+        (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}ms` : `${Math.round(v)}`),
+        peak.p99,
+      );
+      drawChart($('[data-chart="drops"]', col), ts, [{ values: hist.map((p) => p.drops), color: '#c8323c' }], now, (v) => v.toFixed(v >= 10 ? 0 : 1), peak.drops);
+    }
   }
 
   function renderNetwork(n) {
@@ -218,6 +234,7 @@
     const now = snap.time;
     const byKind = Object.fromEntries(snap.transports.map((t) => [t.transport, t]));
     for (const kind of TRANSPORTS) renderTransport(kind, byKind[kind], now);
+    drawCharts(now);
     renderNetwork(snap.network);
     renderGuide(snap.guide, snap.network ? snap.network.channel : -1);
     renderSender(snap.sender);
