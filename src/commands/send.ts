@@ -1,5 +1,6 @@
-import { list, parseInteger, parseRate, str } from '../shared/args.js';
-import { UsageError } from '../shared/errors.js';
+import { list, parseInteger, parseListenAddress, parseRate, str } from '../shared/args.js';
+import { RuntimeError, UsageError } from '../shared/errors.js';
+import { serveMetrics } from '../shared/metrics/serve.js';
 import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES } from '../shared/protocol.js';
 import { parseEndpoint } from '../shared/url.js';
 import { parseSource, resolveSource, startSender, type Format } from '../sender/index.js';
@@ -35,7 +36,7 @@ Options:
   --name S            channel name of a single source (default: the file name)
   --wait-clients N    hold the stream until N TCP receivers are connected
   --max-clients N     TCP receivers served at once per tcp:// output; more are refused
-  --metrics [HOST:]PORT  serve /metrics and the dashboard (not built yet: the metrics issue)
+  --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help          this text
 
 A TCP receiver that falls 4 MiB behind is dropped; it never slows the others.
@@ -66,7 +67,7 @@ Examples:
     }
     const tos = list(values.to);
     if (tos.length === 0) throw new UsageError("send: no outputs: give at least one --to URL (see 'ipcast send --help')");
-    if (values.metrics !== undefined) throw new UsageError('send: --metrics is not built yet (metrics issue)', 'ERR_NOT_BUILT');
+    const metricsAt = str(values.metrics) === undefined ? undefined : parseListenAddress(str(values.metrics)!);
     const outputs = tos.map((t) => parseEndpoint(t, 'send'));
     const format = str(values.format) ?? 'ipcast';
     if (format !== 'ipcast' && format !== 'raw') throw new UsageError(`--format expects ipcast or raw, got '${format}'`);
@@ -102,6 +103,11 @@ Examples:
       ...(maxClients !== undefined ? { maxClients } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
     });
+    const metrics = metricsAt ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {
+      await sender.stop();
+      throw new RuntimeError(`--metrics: ${(err as Error).message}`, 'ERR_LISTEN', { cause: err });
+    }) : undefined;
+    if (metrics) process.stderr.write(`ipcast send: metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}\n`);
     const onSignal = (): void => void sender.stop();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -110,6 +116,7 @@ Examples:
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      await metrics?.close();
       // A read still pending on stdin would keep the process alive after the end.
       if (spec.kind === 'stdin') process.stdin.destroy();
     }
