@@ -51,6 +51,15 @@ describe('recv: bad input gives one line and the right exit code', () => {
   });
 });
 
+describe('recv: receive buffer', () => {
+  it('says when the kernel gave less than the rcvbuf asked for (rmem_max)', async () => {
+    const port = await freePort('udp');
+    const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}?rcvbuf=1073741824`, '--idle-timeout', '0.5', '--exit-on-eos']);
+    await recv.proc;
+    expect(recv.stderrText()).toMatch(/receive buffer: asked 1073741824 bytes, the kernel gave \d+ \(raise net\.core\.rmem_max/);
+  });
+});
+
 describe('recv: a decoder that never reads', () => {
   it('keeps memory bounded by dropping the oldest chunks, counted', async () => {
     const port = await freePort('udp');

@@ -99,3 +99,19 @@ describe('bad input on the wire', () => {
     expect(errors).toMatch(/bad_magic=\d+/);
   });
 });
+
+describe('source-specific multicast', () => {
+  it('a receiver joined for the sender\'s source gets the stream; one joined for another source gets nothing', async () => {
+    const port = await freePort('udp');
+    const group = `239.254.${(port >> 8) & 0xff}.${port & 0xff}`;
+    const right = spawnIpcast(['recv', `udp://@${group}:${port}?iface=127.0.0.1&source=127.0.0.1`, '--transport', 'shm', '--exec', 'sha256sum', '--exit-on-eos']);
+    const wrong = spawnIpcast(['recv', `udp://@${group}:${port}?iface=127.0.0.1&source=127.0.0.9`, '--transport', 'shm', '--idle-timeout', '3', '--exit-on-eos']);
+    await Promise.all([right.waitFor(/listening on/), wrong.waitFor(/listening on/)]);
+    const send = spawnIpcast(['send', file, '--rate', '40M', '--to', `udp://${group}:${port}?iface=127.0.0.1`]);
+    expect((await send.proc).exitCode).toBe(0);
+    expect((await right.proc).exitCode, right.stderrText()).toBe(0);
+    expect(digestsIn(right.stdoutText())).toEqual([digest]);
+    await wrong.proc;
+    expect(wrong.stderrText()).toMatch(/received 0 chunks/);
+  });
+});
