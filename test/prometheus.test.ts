@@ -2,10 +2,11 @@
  * A real Prometheus (Debian's /usr/bin/prometheus) scrapes ipcast's /metrics on loopback;
  * the three transports' figures are read back through its HTTP query API.
  *
- * The figures come from a MetricsSource. Today it is a synthetic ReceiverStats that the
- * test moves on (startSyntheticSource). The check itself only needs a /metrics URL, a way
- * to stop the stream, and /metrics read directly once it has stopped, so it runs unchanged
- * against a real `ipcast recv ... --transport pipe,shm,msg --metrics 127.0.0.1:PORT`.
+ * The figures come from a MetricsSource, and the same check runs on two: a synthetic
+ * ReceiverStats that the test moves on (exact, known figures), and a real relay
+ * (`ipcast send tone` → loopback multicast → `ipcast recv --transport pipe,shm,msg --metrics`).
+ * The check only needs a /metrics URL, a way to stop the stream, and /metrics read directly
+ * once it has stopped.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -17,8 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { serveMetrics } from '../src/shared/metrics/index.js';
 import { TRANSPORT_KINDS } from '../src/shared/stats.js';
-import { parseMetrics, sample } from './fixtures/metrics-parse.js';
+import { parseMetrics, sample, select } from './fixtures/metrics-parse.js';
 import { advance, syntheticReceiver } from './fixtures/metrics-synthetic.js';
+import { IPCAST_BIN } from './helpers/cli.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -49,12 +51,68 @@ async function startSyntheticSource(): Promise<MetricsSource> {
   };
 }
 
-// TODO(issue 6): once `ipcast recv` and `ipcast send` are built, replace startSyntheticSource
-// here with a real relay: start `ipcast send tone --to udp://239.255.0.61:PORT?iface=127.0.0.1&ttl=0
-// --rate 2M`, then `ipcast recv udp://@239.255.0.61:PORT?iface=127.0.0.1 --transport pipe,shm,msg
-// --metrics 127.0.0.1:MPORT` (metricsUrl = http://127.0.0.1:MPORT/metrics), and make stopStream()
-// stop the sender and wait until recv's handoff_bytes stop moving. Nothing below needs to change.
-const startSource: () => Promise<MetricsSource> = startSyntheticSource;
+/**
+ * A real relay: `ipcast send tone` to a loopback multicast group (interface 127.0.0.1, TTL 0)
+ * and `ipcast recv --transport pipe,shm,msg --metrics 127.0.0.1:0`. stopStream() stops the
+ * sender (which sends end of stream) and waits until recv's figures stop moving; recv keeps
+ * serving /metrics until close().
+ */
+async function startRelaySource(): Promise<MetricsSource> {
+  // A group and port of our own: other tests on this machine may stream at the same time.
+  const group = `239.255.${100 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}`;
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const opts = { reject: false, stdin: 'ignore' as const, all: true, buffer: false, forceKillAfterDelay: 3000, cleanup: true, timeout: 60_000 };
+  const recv = execa(process.execPath, [IPCAST_BIN, 'recv', `udp://@${group}:${port}?iface=127.0.0.1`, '--transport', 'pipe,shm,msg', '--metrics', '127.0.0.1:0'], opts);
+  let recvLog = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ipcast recv did not print its metrics URL:\n${recvLog}`)), 15_000);
+    recv.all?.on('data', (d: Buffer) => {
+      recvLog += d.toString();
+      const m = /metrics (http:\/\/127\.0\.0\.1:\d+\/)/.exec(recvLog);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void recv.then(() => reject(new Error(`ipcast recv exited early:\n${recvLog}`)));
+  });
+  const send = execa(process.execPath, [IPCAST_BIN, 'send', 'tone', '--to', `udp://${group}:${port}?iface=127.0.0.1&ttl=0`, '--rate', '2M'], opts);
+  const metricsUrl = new URL('metrics', url).href;
+  const handedOff = async () =>
+    JSON.stringify(
+      select(parseMetrics(await (await fetch(metricsUrl)).text()), 'ipcast_transport_handoff_bytes_total').map((s) => [s.labels.transport, s.value]),
+    );
+  let stopped = false;
+  const stopStream = async () => {
+    if (stopped) return;
+    stopped = true;
+    send.kill('SIGTERM');
+    await send;
+    let last = '';
+    for (let i = 0; i < 20; i++) {
+      await sleep(500);
+      const now = await handedOff();
+      if (now === last) return;
+      last = now;
+    }
+    throw new Error('ipcast recv figures kept moving after the sender stopped');
+  };
+  return {
+    metricsUrl,
+    stopStream,
+    close: async () => {
+      send.kill('SIGTERM');
+      await send;
+      recv.kill('SIGTERM');
+      await recv;
+    },
+  };
+}
+
+const SOURCES: Array<[string, () => Promise<MetricsSource>]> = [
+  ['a synthetic receiver', startSyntheticSource],
+  ['a real ipcast send → ipcast recv --transport pipe,shm,msg relay', startRelaySource],
+];
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -73,7 +131,7 @@ interface VectorResult {
   value: [number, string];
 }
 
-describe('a real Prometheus scrapes ipcast', () => {
+describe.each(SOURCES)('a real Prometheus scrapes %s', (_name, startSource) => {
   let dir: string;
   let source: MetricsSource | undefined;
   let prometheus: ResultPromise | undefined;
