@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// The page.evaluate() callbacks run in Chromium, where the DOM exists.
 /**
  * The live dashboard in headless Chromium (Debian's /usr/bin/chromium, driven by
  * playwright-core; no browser is downloaded): the page loads with no external resource,
