@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The page.evaluate() callbacks run in Chromium, where the DOM exists.
 /**
  * The live dashboard in headless Chromium (Debian's /usr/bin/chromium, driven by
