@@ -30,6 +30,8 @@ export interface FeedableChild {
   end(): Promise<unknown>;
   close(): Promise<void>;
   readonly exited: Promise<ChildExit>;
+  /** Seconds this child's writer has waited on a full transport, as the native side measured it. */
+  waitSeconds?(): number;
 }
 
 export type SlowChildPolicy = 'drop-oldest' | 'block';
@@ -57,6 +59,8 @@ export class ChildFeeder {
   private child: FeedableChild | undefined;
   /** A child whose hand-off failed: no more writes to it until its exit is handled. */
   private broken: FeedableChild | undefined;
+  /** waitSeconds of the children before this one (restarts keep the total). */
+  private waitBase = 0;
   private pumping = false;
   private ending = false;
   private closed = false;
@@ -140,6 +144,7 @@ export class ChildFeeder {
   private async spawn(): Promise<void> {
     const child = await this.o.start();
     this.child = child;
+    this.waitBase = this.o.stats.waitSeconds;
     this.o.stats.up = true;
     void child.exited.then((exit) => this.onExit(child, exit));
     this.pump();
@@ -220,7 +225,7 @@ export class ChildFeeder {
         this.blocked = false;
         this.o.backpressure(false);
       }
-      const mustWait = !child.writable;
+      const mustWait = !child.waitSeconds && !child.writable;
       const t0 = performance.now();
       try {
         await child.writeBatch(payloads, metas);
@@ -233,7 +238,8 @@ export class ChildFeeder {
         // The child is gone; its exit handler restarts it. These chunks are lost with it.
         return;
       } finally {
-        if (mustWait) s.waitSeconds += (performance.now() - t0) / 1000;
+        if (child.waitSeconds) s.waitSeconds = this.waitBase + child.waitSeconds();
+        else if (mustWait) s.waitSeconds += (performance.now() - t0) / 1000;
       }
     }
   }

@@ -41,6 +41,7 @@ export async function startDecoderChild(kind: TransportKind, o: DecoderChildOpti
       return child.writable;
     },
     writeBatch: (payloads, metas) => child.writeBatch(payloads, metas),
+    waitSeconds: () => child.stats().waitSeconds,
     end: () => child.end(),
     close: () => child.close(),
     exited: child.exited.then((e) => {
