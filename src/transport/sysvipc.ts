@@ -44,7 +44,8 @@ export function listSysv(kind: SysvKind, file = `/proc/sysvipc/${kind}`): SysvOb
       kind,
       id: num(idColumn[kind]),
       key: num('key'),
-      perms: num('perms'),
+      // The kernel prints the mode in octal (%4o), e.g. 600, or 1600 with SHM_DEST (marked for removal).
+      perms: col('perms') >= 0 && f[col('perms')] !== undefined ? parseInt(f[col('perms')]!, 8) : NaN,
       uid: num('uid'),
       ctime: num('ctime'),
     };
