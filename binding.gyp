@@ -17,7 +17,9 @@
         "native/pipe.c",
         "native/sem.c",
         "native/shm_ring.c",
-        "native/msg_queue.c"
+        "native/msg_queue.c",
+        "native/udp_binding.cc",
+        "native/udp_io.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
@@ -44,6 +46,15 @@
         "native/sem.c",
         "native/shm_ring.c",
         "native/msg_queue.c"
+      ]
+    },
+    {
+      "target_name": "ipcast-udp-baseline",
+      "type": "executable",
+      "sources": [
+        "native/udp_baseline.c",
+        "native/wire.c",
+        "native/crc32c.c"
       ]
     }
   ]

@@ -3,11 +3,13 @@
 #include <napi.h>
 
 #include "transport_binding.h"
+#include "udp_binding.h"
 #include "wire_binding.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ipcast::InitWire(env, exports);
   ipcast::InitTransport(env, exports);
+  ipcast::InitUdp(env, exports);
   return exports;
 }
 

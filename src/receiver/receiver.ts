@@ -8,7 +8,7 @@
  */
 import { decodeGuide } from '../shared/guide.js';
 import { ChunkFramer } from '../shared/framer.js';
-import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason } from '../shared/protocol.js';
+import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason, type DecodeResult } from '../shared/protocol.js';
 import { emptyTransportStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
@@ -73,10 +73,11 @@ export class Receiver {
   async start(): Promise<void> {
     const ep = this.o.endpoint;
     if (ep.proto === 'udp') {
-      this.udp = await openUdpInput(ep, {
-        datagram: (buf) => this.onDatagram(buf),
-        warning: (m) => this.o.log(m),
-      });
+      this.udp = await openUdpInput(
+        ep,
+        { datagram: (buf, _from, decoded) => this.onDatagram(buf, decoded), warning: (m) => this.o.log(m) },
+        { decode: this.o.format === 'ipcast' },
+      );
     } else {
       this.tcp = openTcpInput(ep, {
         connected: () => {
@@ -143,7 +144,8 @@ export class Receiver {
     e[reason] = (e[reason] ?? 0) + 1;
   }
 
-  private onDatagram(buf: Buffer): void {
+  /** `decoded`: the input already decoded and checked it (the native UDP input). */
+  private onDatagram(buf: Buffer, decoded?: DecodeResult): void {
     const s = this.o.stats;
     s.chunksReceived++;
     s.bytesReceived += buf.length;
@@ -151,7 +153,7 @@ export class Receiver {
       this.deliverPayload(buf, 0);
       return;
     }
-    const r = decodeChunk(buf);
+    const r = decoded ?? decodeChunk(buf);
     if (r.ok) this.onChunk(r.chunk);
     else this.countError(r.reason);
   }

@@ -84,6 +84,39 @@ export interface NativeShmPeek {
   segmentBytes?: number;
 }
 
+/** Numbers per datagram in the `meta` array of NativeUdpSocket.receive (native/udp_binding.cc):
+ * [offset in data, length, status (0 ok, else the ipcast_reason: index into DECODE_REASONS + 1),
+ *  kind, channel, sequence, timestampUs, flags, checksum, reserved]. */
+export const UDP_META_STRIDE = 10;
+
+/** A non-blocking IPv4 UDP socket on Node's own loop: recvmmsg/sendmmsg in batches of 64.
+ * Errors carry `code` (an errno name), `syscall`, and for bind `address` and `port`. */
+export interface NativeUdpSocket {
+  /** undefined once closed. */
+  readonly port: number | undefined;
+  /** The socket's inode (matches /proc/net/udp); undefined once closed. */
+  readonly inode: number | undefined;
+  /** SO_RCVBUF; returns what the kernel stored (twice what it granted). */
+  setRecvBuffer(bytes: number): number;
+  /** IP_ADD_MEMBERSHIP / IP_ADD_SOURCE_MEMBERSHIP on the interface with address `iface`. */
+  join(group: string, iface: string, source?: string): void;
+  multicastOut(iface: string, ttl: number, loop: boolean): void;
+  setBroadcast(on: boolean): void;
+  setDestination(host: string, port: number): void;
+  /** Starts receiving. `meta` is reused: read it during the call only; `data` is the batch's own copy. */
+  receive(
+    decode: boolean,
+    onBatch: (data: Buffer, meta: Float64Array, count: number) => void,
+    onError: (err: NodeJS.ErrnoException) => void,
+  ): void;
+  /** One sendmmsg of buffers[start .. start+64): how many went, or -errno (-EAGAIN: waitWritable). */
+  send(buffers: Uint8Array[], start: number): number;
+  /** Calls `cb` once when the socket can take datagrams again. */
+  waitWritable(cb: () => void): void;
+  /** Idempotent. */
+  close(): void;
+}
+
 /** The raw surface of native/addon.cc. Validation and defaults live in the TypeScript above it. */
 export interface NativeBinding {
   crc32c(buf: Uint8Array): number;
@@ -94,7 +127,7 @@ export interface NativeBinding {
   ): Buffer;
   IpcWriter: new (
     kind: 'pipe' | 'shm' | 'msg',
-    options: { framed?: boolean; pipeBytes?: number; slots?: number; slotBytes?: number; msgBytes?: number },
+    options: { framed?: boolean; pipeBytes?: number; slots?: number; slotBytes?: number; msgBytes?: number; spinUs?: number },
   ) => NativeIpcWriter;
   /** Reads an ipcast ring header read-only; ok=false (reason EPROTO) when the segment is not ours. */
   ipcShmPeek(shmId: number): NativeShmPeek;
@@ -103,6 +136,8 @@ export interface NativeBinding {
   ipcMsgLimits(): { msgmax: number; msgmnb: number; msgmni: number };
   /** CLOCK_MONOTONIC ns, the clock of the records' hand-off stamps. */
   ipcNowNs(): bigint;
+  /** socket + bind (SO_REUSEADDR first when reuseAddr); address '' = any. */
+  UdpSocket: new (address: string, port: number, reuseAddr: boolean) => NativeUdpSocket;
 }
 
 let cached: NativeBinding | undefined;

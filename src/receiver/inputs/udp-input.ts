@@ -2,36 +2,145 @@
  * Receives datagrams: joins a multicast group on a named interface (optionally source-specific)
  * or binds a unicast port. Asks for SO_RCVBUF when told and reports when the kernel gave less
  * (net.core.rmem_max). Exposes the kernel's drop counter for the socket (/proc/net/udp).
+ *
+ * Two implementations behind one interface:
+ *  - native (IPv4, the default): native/udp_binding.cc reads with recvmmsg, up to 64 datagrams
+ *    per call into JS, and with `decode` checks each ipcast header and CRC-32C in C, so a
+ *    datagram costs JS only the views onto its bytes;
+ *  - node:dgram (IPv6, or IPCAST_UDP=dgram in the environment): one 'message' event per
+ *    datagram; the caller decodes.
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 
 import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
+import { loadNative, UDP_META_STRIDE, type NativeUdpSocket } from '../../shared/native.js';
+import { DECODE_REASONS, HEADER_BYTES, type DecodeResult, type Kind } from '../../shared/protocol.js';
 import type { UdpEndpoint } from '../../shared/url.js';
 
 export const DEFAULT_RCVBUF_BYTES = 4 * 1024 * 1024;
 
 export interface UdpInput {
   readonly port: number;
+  /** 'native' (recvmmsg in the addon) or 'dgram' (node:dgram). */
+  readonly impl: 'native' | 'dgram';
   /** The kernel's count of datagrams dropped on this socket (receive buffer full). */
   kernelDrops(): number;
   close(): Promise<void>;
 }
 
 export interface UdpInputHandlers {
-  datagram(buf: Buffer, from: string): void;
+  /**
+   * One datagram. `decoded` is given when the input has already decoded and checked it (the
+   * native input asked to decode): the caller must not decode again. `from` is the sender's
+   * address with node:dgram, '' with the native input.
+   */
+  datagram(buf: Buffer, from: string, decoded?: DecodeResult): void;
   warning(message: string): void;
+}
+
+export interface UdpInputOptions {
+  /** Decode every datagram as an ipcast chunk before datagram() (native input only). */
+  decode?: boolean;
 }
 
 export function isLocalAddress(addr: string): boolean {
   return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === addr));
 }
 
-export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers): Promise<UdpInput> {
+/** Which implementation a URL gets: the native one for IPv4 unless IPCAST_UDP=dgram. */
+export function udpImpl(ep: UdpEndpoint): 'native' | 'dgram' {
+  return ep.family === 4 && process.env.IPCAST_UDP !== 'dgram' ? 'native' : 'dgram';
+}
+
+export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers, opts: UdpInputOptions = {}): Promise<UdpInput> {
   if (ep.iface !== undefined && !isLocalAddress(ep.iface)) {
     throw new UsageError(`interface address ${ep.iface} is not on this machine`, 'ERR_BAD_INTERFACE');
   }
+  return udpImpl(ep) === 'native' ? openNativeInput(ep, handlers, opts.decode ?? false) : openDgramInput(ep, handlers);
+}
+
+function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: boolean): UdpInput {
+  const { UdpSocket } = loadNative();
+  let socket: NativeUdpSocket;
+  try {
+    // A group is received by binding its port on the group address (only its datagrams arrive;
+    // SO_REUSEADDR so several receivers share it); a unicast URL binds the given address or any.
+    socket = new UdpSocket(ep.host, ep.port, ep.mode === 'multicast');
+  } catch (err) {
+    throw new RuntimeError(`cannot listen on ${ep.url}: ${describeSystemError(err)}`, 'ERR_LISTEN', { cause: err });
+  }
+  try {
+    if (ep.mode === 'multicast') socket.join(ep.host, ep.iface!, ep.source);
+  } catch (err) {
+    socket.close();
+    throw new RuntimeError(`cannot join ${ep.host} on ${ep.iface}: ${describeSystemError(err)}`, 'ERR_JOIN', { cause: err });
+  }
+  const asked = ep.rcvbuf ?? DEFAULT_RCVBUF_BYTES;
+  let stored = 0;
+  try {
+    stored = socket.setRecvBuffer(asked);
+  } catch (err) {
+    handlers.warning(`could not set rcvbuf=${asked}: ${describeSystemError(err)}`);
+  }
+  warnIfLess(ep, Math.floor(stored / 2), handlers);
+
+  socket.receive(
+    decode,
+    (data, meta, count) => {
+      for (let i = 0, m = 0; i < count; i++, m += UDP_META_STRIDE) {
+        const off = meta[m]!;
+        const buf = data.subarray(off, off + meta[m + 1]!);
+        if (!decode) {
+          handlers.datagram(buf, '');
+          continue;
+        }
+        const status = meta[m + 2]!;
+        handlers.datagram(
+          buf,
+          '',
+          status !== 0
+            ? { ok: false, reason: DECODE_REASONS[status - 1] ?? 'bad_magic' }
+            : {
+                ok: true,
+                chunk: {
+                  kind: meta[m + 3]! as Kind,
+                  channel: meta[m + 4]!,
+                  sequence: meta[m + 5]!,
+                  timestampUs: meta[m + 6]!,
+                  flags: meta[m + 7]!,
+                  checksum: meta[m + 8]!,
+                  payload: buf.subarray(HEADER_BYTES),
+                },
+              },
+        );
+      }
+    },
+    (err) => handlers.warning(`udp socket: ${describeSystemError(err)}`),
+  );
+
+  const port = socket.port!;
+  const inode = String(socket.inode);
+  return {
+    port,
+    impl: 'native',
+    kernelDrops: () => readUdpDrops(ep.family, port, inode),
+    close: () => {
+      socket.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function warnIfLess(ep: UdpEndpoint, got: number, handlers: UdpInputHandlers): void {
+  // Linux doubles the value it stores (bookkeeping overhead) and caps the request at rmem_max.
+  if (ep.rcvbuf !== undefined && got < ep.rcvbuf) {
+    handlers.warning(`receive buffer: asked ${ep.rcvbuf} bytes, the kernel gave ${got} (raise net.core.rmem_max to get more)`);
+  }
+}
+
+async function openDgramInput(ep: UdpEndpoint, handlers: UdpInputHandlers): Promise<UdpInput> {
   const socket = dgram.createSocket({ type: ep.family === 6 ? 'udp6' : 'udp4', reuseAddr: ep.mode === 'multicast' });
   socket.on('message', (msg, rinfo) => handlers.datagram(msg, rinfo.address));
 
@@ -70,20 +179,13 @@ export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers):
   } catch (err) {
     handlers.warning(`could not set rcvbuf=${asked}: ${describeSystemError(err)}`);
   }
-  if (ep.rcvbuf !== undefined) {
-    // Linux doubles the value it stores (bookkeeping overhead) and caps the request at rmem_max.
-    const got = Math.floor(socket.getRecvBufferSize() / 2);
-    if (got < ep.rcvbuf) {
-      handlers.warning(
-        `receive buffer: asked ${ep.rcvbuf} bytes, the kernel gave ${got} (raise net.core.rmem_max to get more)`,
-      );
-    }
-  }
+  if (ep.rcvbuf !== undefined) warnIfLess(ep, Math.floor(socket.getRecvBufferSize() / 2), handlers);
 
   const port = socket.address().port;
   const inode = socketInode(port, ep.family);
   return {
     port,
+    impl: 'dgram',
     kernelDrops: () => readUdpDrops(ep.family, port, inode),
     close: () =>
       new Promise<void>((resolve) => {
