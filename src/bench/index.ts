@@ -33,7 +33,8 @@ const MODES: BenchMode[] = ['max', 'paced'];
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const progress = o.progress ?? (() => {});
-  const total = o.transports.length * o.sizes.length * MODES.length * 2;
+  const repeat = o.repeat ?? 1;
+  const total = o.transports.length * o.sizes.length * MODES.length * 2 * repeat;
   let step = 0;
   const check = () => {
     if (o.signal?.aborted) throw new RuntimeError('bench: interrupted', 'ERR_BENCH_INTERRUPTED');
@@ -49,30 +50,39 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const stream = new ChunkStream(chunkBytes);
       for (const mode of MODES) {
         const label = `${transport} ${chunkBytes} B ${mode}`;
-        const tag = () => `[${++step}/${total}]`;
-        const t = tag();
-        progress(`${t} ${label}: ipcast ...`, false);
-        const node = await runNode({
-          transport,
-          chunkBytes,
-          mode,
-          seconds: o.seconds,
-          rate: o.rate,
-          stream,
-          ...(o.signal ? { signal: o.signal } : {}),
-          onProgress: (bytes, elapsed) =>
-            progress(`${t} ${label}: ipcast ${elapsed.toFixed(1)}/${o.seconds} s, ${(bytes / elapsed / 1e6).toFixed(0)} MB/s`, false),
-        }).catch((err: unknown) => {
+        const nodeRuns: RunResult[] = [];
+        const baseRuns: RunResult[] = [];
+        // Node and C alternate, so load changes on a shared machine hit both alike.
+        for (let rep = 0; rep < repeat; rep++) {
+          const t = `[${++step}/${total}]`;
+          const rlabel = repeat > 1 ? `${label} (${rep + 1}/${repeat})` : label;
+          progress(`${t} ${rlabel}: ipcast ...`, false);
+          const node = await runNode({
+            transport,
+            chunkBytes,
+            mode,
+            seconds: o.seconds,
+            rate: o.rate,
+            stream,
+            ...(o.signal ? { signal: o.signal } : {}),
+            onProgress: (bytes, elapsed) =>
+              progress(`${t} ${rlabel}: ipcast ${elapsed.toFixed(1)}/${o.seconds} s, ${(bytes / elapsed / 1e6).toFixed(0)} MB/s`, false),
+          }).catch((err: unknown) => {
+            check();
+            throw err;
+          });
           check();
-          throw err;
-        });
-        check();
-        progress(`${tag()} ${label}: plain C ...`, false);
-        const base = await runBaseline({ transport, chunkBytes, mode, seconds: o.seconds, rate: o.rate }, o.signal);
-        check();
+          progress(`[${++step}/${total}] ${rlabel}: plain C ...`, false);
+          const base = await runBaseline({ transport, chunkBytes, mode, seconds: o.seconds, rate: o.rate }, o.signal);
+          check();
+          nodeRuns.push(node);
+          baseRuns.push(base);
+        }
+        const node = median(nodeRuns, mode);
+        const base = median(baseRuns, mode);
         if (node.kernel) msgLimits = node.kernel;
-        for (const r of [node, base]) if (!r.verified) failures.push(`${label} (${r === node ? 'ipcast' : 'plain C'}): ${r.problem}`);
-        rows.push(row(node, base));
+        for (const r of [...nodeRuns, ...baseRuns]) if (!r.verified) failures.push(`${label} (${nodeRuns.includes(r) ? 'ipcast' : 'plain C'}): ${r.problem}`);
+        rows.push({ ...row(node, base), verified: [...nodeRuns, ...baseRuns].every((r) => r.verified), ...(repeat > 1 ? { repeat } : {}) });
         progress(
           `${label}: ipcast ${(node.bytesPerSecond / 1e6).toFixed(0)} MB/s, plain C ${(base.bytesPerSecond / 1e6).toFixed(0)} MB/s, p99 ${node.latencyP99Us.toFixed(0)} µs`,
           true,
@@ -85,7 +95,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     results: rows,
     date: new Date().toISOString(),
     machine: machineInfo(),
-    options: { transports: o.transports, sizes: o.sizes, seconds: o.seconds, rateBitsPerSecond: o.rate },
+    options: { transports: o.transports, sizes: o.sizes, seconds: o.seconds, rateBitsPerSecond: o.rate, repeat },
   };
   if (o.transports.includes('msg')) {
     const l = loadNative().ipcMsgLimits();
@@ -113,6 +123,12 @@ function row(node: RunResult, base: RunResult): BenchRow {
     verified: node.verified && base.verified,
     batch: node.batch,
   };
+}
+
+/** The median run: by throughput at full speed, by p99 latency when paced. */
+function median(runs: RunResult[], mode: BenchMode): RunResult {
+  const key = (r: RunResult) => (mode === 'max' ? r.bytesPerSecond : r.latencyP99Us);
+  return [...runs].sort((a, b) => key(a) - key(b))[Math.floor((runs.length - 1) / 2)]!;
 }
 
 function round(n: number, digits: number): number {

@@ -10,7 +10,7 @@ import { ChunkStream } from './stream.js';
 import type { BenchMode, RunResult } from './types.js';
 
 /** About this many payload bytes per native call at full speed (at most 256 chunks). */
-export const BATCH_BYTES = 256 * 1024;
+export const BATCH_BYTES = Number(process.env.IPCAST_BENCH_BATCH_BYTES ?? 256 * 1024);
 
 export function batchFor(chunkBytes: number): number {
   return Math.max(1, Math.min(256, Math.floor(BATCH_BYTES / chunkBytes)));

@@ -42,6 +42,8 @@ export interface BenchRow {
   baselineLatencyP99Us: number;
   verified: boolean;
   batch: number;
+  /** Runs per writer (the median is shown), when more than one. */
+  repeat?: number;
 }
 
 export interface BenchReport {
@@ -51,7 +53,7 @@ export interface BenchReport {
   machine: { nproc: number; cpu: string; kernel: string; node: string };
   /** msg limits in force during the run (sysctls, and the queue's msg_qbytes). */
   msgLimits?: { msgmax: number; msgmnb: number; msgQbytes: number };
-  options: { transports: TransportKind[]; sizes: number[]; seconds: number; rateBitsPerSecond: number };
+  options: { transports: TransportKind[]; sizes: number[]; seconds: number; rateBitsPerSecond: number; repeat?: number };
   /** Runs that did not verify (the command then exits 1). */
   failures?: string[];
 }
@@ -62,6 +64,8 @@ export interface BenchOptions {
   seconds: number;
   /** Paced runs, bits per second. */
   rate: number;
+  /** Runs per writer and case, alternating Node and C; the median is reported (default 1). */
+  repeat?: number;
   /** Progress lines (stderr by default). */
   progress?: (text: string, final: boolean) => void;
   /** Aborts the run (Ctrl-C). */

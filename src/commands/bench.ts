@@ -23,6 +23,7 @@ Options:
   --sizes LIST        chunk sizes in bytes, k/M allowed (default 1316,8192,65536)
   --seconds N         seconds per run (default 3); each size runs 4 times per transport
   --rate R            paced rate for the latency runs (default 8M)
+  --repeat N          runs per case, Node and C alternating; the median is shown (default 1)
   --json FILE         write the results as JSON
   --chart FILE.svg    draw the comparison (SVG)
   -h, --help          this text
@@ -34,6 +35,7 @@ Example:
     sizes: { type: 'string' },
     seconds: { type: 'string' },
     rate: { type: 'string' },
+    repeat: { type: 'string' },
     json: { type: 'string' },
     chart: { type: 'string' },
   },
@@ -45,6 +47,7 @@ Example:
     if (seconds > 3600) throw new UsageError(`--seconds must be at most 3600, got ${seconds}`, 'ERR_BAD_NUMBER');
     const rate = parseRate(str(values.rate) ?? '8M');
     if (!Number.isFinite(rate)) throw new UsageError("--rate needs a bitrate for the paced runs, not 'max'", 'ERR_BAD_RATE');
+    const repeat = values.repeat === undefined ? 1 : parseInteger(str(values.repeat) ?? '', '--repeat', 1, 100);
     const json = str(values.json);
     const chart = str(values.chart);
     if (values.json !== undefined && !json) throw new UsageError('--json expects a file name', 'ERR_BAD_ARGUMENT');
@@ -69,7 +72,7 @@ Example:
       }
     };
     try {
-      const report = await runBench({ transports, sizes, seconds, rate, progress, signal: controller.signal });
+      const report = await runBench({ transports, sizes, seconds, rate, repeat, progress, signal: controller.signal });
       if (shown) process.stderr.write('\r\x1b[K');
       process.stdout.write(formatTable(report) + '\n');
       if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');

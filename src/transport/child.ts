@@ -79,6 +79,8 @@ export interface TransportOptions {
   pipeBytes?: number;
   /** Message body size (default and maximum: msgmax, capped at msg_qbytes). */
   msgBytes?: number;
+  /** How long a write retries a full transport on the main thread before waiting on a worker (µs, 0..10000). */
+  writeSpinUs?: number;
   /** Test option: the sink sleeps this long after every record (a slow reader). */
   slowUs?: number;
   /** Sink progress report period (default 250 ms). */
@@ -90,6 +92,15 @@ export interface TransportOptions {
 }
 
 const KILL_GRACE_MS = 2000;
+/** A full transport is retried on the main thread while the reader makes room at least this
+ *  often (µs) before a worker thread waits (docs/benchmarks.md). IPCAST_WRITE_SPIN_US overrides. */
+const DEFAULT_WRITE_SPIN_US = envNumber('IPCAST_WRITE_SPIN_US') ?? 30;
+
+function envNumber(name: string): number | undefined {
+  const v = process.env[name];
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 && n <= 10_000 ? n : undefined;
+}
 
 function positiveInt(name: string, v: number | undefined, min: number, max: number): void {
   if (v === undefined) return;
@@ -107,6 +118,7 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
   positiveInt('pipeBytes', opts.pipeBytes, 4096, 1 << 30);
   positiveInt('msgBytes', opts.msgBytes, 64, 1 << 20);
   positiveInt('slowUs', opts.slowUs, 0, 10_000_000);
+  positiveInt('writeSpinUs', opts.writeSpinUs, 0, 10_000);
   positiveInt('reportMs', opts.reportMs, 10, 3_600_000);
   if (opts.decoder && opts.decoder.length === 0) throw new UsageError('the decoder command is empty', 'ERR_TRANSPORT_OPTION');
 
@@ -120,6 +132,7 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
       slots: opts.slots,
       slotBytes: opts.slotBytes,
       msgBytes: opts.msgBytes,
+      spinUs: opts.writeSpinUs ?? DEFAULT_WRITE_SPIN_US,
     });
   } catch (err) {
     throw new RuntimeError(`${kind} transport: cannot create it: ${(err as Error).message}`, 'ERR_TRANSPORT_CREATE', { cause: err });
