@@ -7,12 +7,15 @@
 // (default) every datagram is decoded and its CRC-32C checked (native/wire.c), data chunks of
 // the first data channel seen are written, and the end-of-stream chunk ends the run; in raw
 // format every datagram is written whole and the run ends after --idle-ms without data.
+// When stdout is a pipe it is raised to 1 MiB (F_SETPIPE_SZ, as ipcast's pipe transport does), so
+// a reader that falls behind for a moment does not stop the relay at once.
 // The kernel's drop count comes from SO_RXQ_OVFL. One JSON line of counts goes to stderr:
 //   {"datagrams":N,"bytes":N,"payloadBytes":N,"seconds":S,"mbps":R,"kernelDrops":N,
 //    "decodeErrors":N,"gaps":N,"eos":true|false}
 // Exit 0 when the stream ended (EOS, or idle after data in raw format), 1 otherwise.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  int pipe_bytes = fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     perror("socket");
@@ -88,7 +92,8 @@ int main(int argc, char** argv) {
   int got = 0;
   socklen_t gl = sizeof got;
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
-  fprintf(stderr, "ipcast-udp-baseline: listening on 127.0.0.1:%d, rcvbuf %d (kernel value, doubled)\n", port, got);
+  fprintf(stderr, "ipcast-udp-baseline: listening on 127.0.0.1:%d, rcvbuf %d (kernel value, doubled), stdout pipe %d\n", port,
+          got, pipe_bytes);
 
   static uint8_t bufs[BATCH][SLOT];
   static char ctl[BATCH][CMSG_SPACE(sizeof(uint32_t))];
