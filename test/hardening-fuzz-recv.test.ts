@@ -134,6 +134,7 @@ describe('fuzz through recv', () => {
     expect(r.exitCode, recv.stderrText()).toBe(0);
     expect(r.signal).toBeUndefined();
     const sum = parseSummary(recv.stderrText());
+    console.log(`udp fuzz seed ${SEED}: ${cases} datagrams (${ignored} valid on other channels), counted ${JSON.stringify(sum.errors)}`);
     expect(cases).toBeGreaterThan(4000);
     expect(ignored).toBeGreaterThan(100);
     expect(sum.errors, `seed ${SEED}`).toEqual(want);
@@ -207,6 +208,7 @@ describe('fuzz through recv', () => {
       const r = await recv.proc;
       expect(r.exitCode, recv.stderrText()).toBe(0);
       const sum = parseSummary(recv.stderrText());
+      console.log(`tcp fuzz seed ${SEED}: ${seq} good chunks, ${bad} bad pieces, counted ${JSON.stringify(sum.errors)}`);
       expect(bad).toBeGreaterThan(300);
       expect(sum.errors, `seed ${SEED}`).toEqual(want);
       expect(sum.lost).toBe(0);
