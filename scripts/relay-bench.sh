@@ -4,7 +4,8 @@
 # them, fed by the same sender in the same run. Then the receiver's memory over a long run.
 #
 #   scripts/relay-bench.sh [--trials N] [--rates "200M 400M ... max"] [--size BYTES]
-#                          [--rss-seconds S] [--rss-rate R] [--skip-rss] [--json FILE]
+#                          [--rss-seconds S] [--rss-rate R] [--rss-node-options "FLAGS"]
+#                          [--skip-rss] [--json FILE]
 #
 # Every trial streams one random file (40 MB by default) once, unicast on 127.0.0.1:
 #   c        ipcast send FILE --rate R --to udp://127.0.0.1:P  into  ipcast-udp-baseline P | sha256sum
@@ -19,7 +20,9 @@
 # rate passing too. After two failing rates in a row a relay is not tried higher.
 # Then `ipcast send --rate max` into the C relay, with the dgram and the native UDP output:
 # the sender's own ceiling. Last, the RSS of `ipcast recv` (native input, shm, the sink) sampled
-# every second for --rss-seconds at --rss-rate (default 60 s at 100M), the sender looping.
+# every second for --rss-seconds at --rss-rate (default 60 s at 100M), the sender looping;
+# --rss-node-options runs that receiver with NODE_OPTIONS (e.g. "--max-semi-space-size=2").
+# Beside each rate: the receiver's own CPU time for the whole stream (median of its trials).
 #
 # Needs: node, the addon and executables built (npm install), dist/ (npm run build:ts), socat
 # (optional: its column is skipped without it), sha256sum. Traffic stays on 127.0.0.1.
@@ -33,6 +36,7 @@ RATES="200M 400M 600M 800M 1000M max"
 SIZE=40000000
 RSS_SECONDS=60
 RSS_RATE=100M
+RSS_NODE_OPTIONS=""
 SKIP_RSS=0
 JSON_OUT=""
 while [ $# -gt 0 ]; do
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
     --size) SIZE=$2; shift 2 ;;
     --rss-seconds) RSS_SECONDS=$2; shift 2 ;;
     --rss-rate) RSS_RATE=$2; shift 2 ;;
+    --rss-node-options) RSS_NODE_OPTIONS=$2; shift 2 ;;
     --skip-rss) SKIP_RSS=1; shift ;;
     --json) JSON_OUT=$2; shift 2 ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
@@ -50,6 +55,7 @@ while [ $# -gt 0 ]; do
 done
 
 IPCAST=("$(command -v node)" "$ROOT/bin/ipcast.js")
+TCK=$(getconf CLK_TCK)
 CRELAY=$ROOT/build/Release/ipcast-udp-baseline
 for f in "$ROOT/build/Release/ipcast.node" "$CRELAY" "$ROOT/build/Release/ipcast-sink"; do
   [ -x "$f" ] || [ -f "$f" ] || { echo "relay-bench: $f is missing: run npm install" >&2; exit 1; }
@@ -104,9 +110,18 @@ trial() {
       rpid=$!; wait_bound "$port" || true ;;
     dgram|native)
       if [ "$relay" = dgram ]; then recv_env="IPCAST_UDP=dgram"; fi
-      env $recv_env timeout 60 "${IPCAST[@]}" recv "udp://@:$port?rcvbuf=8388608" --transport shm \
+      # env execs node: $! is the receiver itself (--idle-timeout bounds it).
+      env $recv_env "${IPCAST[@]}" recv "udp://@:$port?rcvbuf=8388608" --transport shm \
         --exec sha256sum --exit-on-eos --idle-timeout 3 > "$out" 2> "$err" &
-      rpid=$!; wait_line "$err" 'listening on' || true ;;
+      rpid=$!
+      # its own CPU time (utime + stime, not its children's), sampled until it exits
+      ( while [ -r "/proc/$rpid/stat" ]; do
+          read -r -a st < "/proc/$rpid/stat" 2>/dev/null && echo $(( (st[13] + st[14]) * 1000 / TCK )) > "$WORK/cpu.now"
+          sleep 0.05
+        done ) &
+      PIDS+=("$!")
+      : > "$WORK/cpu.now"
+      wait_line "$err" 'listening on' || true ;;
   esac
   PIDS+=("$rpid")
   timeout 60 "${IPCAST[@]}" send "$FILE" --rate "$rate" --format "$fmt" --to "udp://127.0.0.1:$port" 2>>"$WORK/send.err" || true
@@ -123,6 +138,10 @@ trial() {
   if [ "$relay" = c ]; then
     grep -o '"mbps":[0-9.]*' "$err" | cut -d: -f2 >> "$WORK/mbps.$rate" || true
   fi
+  if [ "$relay" = dgram ] || [ "$relay" = native ]; then
+    sleep 0.1
+    [ -s "$WORK/cpu.now" ] && cat "$WORK/cpu.now" >> "$WORK/cpu.$relay.$rate"
+  fi
   if [ "$(cut -c1-64 "$out")" = "$WANT" ]; then echo ok > "$WORK/result"; else echo fail > "$WORK/result"; fi
 }
 
@@ -136,9 +155,10 @@ echo "# net.core.rmem_max=$(cat /proc/sys/net/core/rmem_max) (rcvbuf=8388608 is 
 echo "# file: $SIZE random bytes, sha256 $WANT; $TRIALS trials per rate and relay"
 echo
 
-declare -A PASS FAILRUN HIGHEST BROKEN MBPS
+declare -A PASS FAILRUN HIGHEST BROKEN MBPS CPU
 for r in $RELAYS; do FAILRUN[$r]=0; HIGHEST[$r]="none"; BROKEN[$r]=0; done
-printf '%-7s %-14s' "rate" "sent Mbit/s"; for r in $RELAYS; do printf ' %-8s' "$r"; done; echo
+printf '%-7s %-14s' "rate" "sent Mbit/s"; for r in $RELAYS; do printf ' %-8s' "$r"; done
+printf ' %-s\n' " recv CPU ms, median (dgram / native)"
 for rate in $RATES; do
   : > "$WORK/mbps.$rate"
   for r in $RELAYS; do
@@ -157,7 +177,9 @@ for rate in $RATES; do
     fi
   done
   MBPS[$rate]=$(median < "$WORK/mbps.$rate")
-  printf '%-7s %-14s' "$rate" "${MBPS[$rate]}"; for r in $RELAYS; do printf ' %-8s' "${PASS[$r.$rate]}"; done; echo
+  for r in dgram native; do CPU[$r.$rate]=$(cat "$WORK/cpu.$r.$rate" 2>/dev/null | median); done
+  printf '%-7s %-14s' "$rate" "${MBPS[$rate]}"; for r in $RELAYS; do printf ' %-8s' "${PASS[$r.$rate]}"; done
+  printf '  %s / %s\n' "${CPU[dgram.$rate]}" "${CPU[native.$rate]}"
 done
 echo
 echo "highest loss-free rate (every trial byte-exact at it and below):"
@@ -186,9 +208,9 @@ done
 RSS_LINE=""
 if [ $SKIP_RSS = 0 ]; then
   echo
-  echo "recv RSS over ${RSS_SECONDS} s at $RSS_RATE (native input, shm, the sink), kB every second:"
+  echo "recv RSS over ${RSS_SECONDS} s at $RSS_RATE (native input, shm, the sink; NODE_OPTIONS='$RSS_NODE_OPTIONS'), kB every second:"
   port=$(free_port)
-  "${IPCAST[@]}" recv "udp://@:$port?rcvbuf=8388608" --transport shm > /dev/null 2> "$WORK/rss.err" &
+  NODE_OPTIONS="$RSS_NODE_OPTIONS" "${IPCAST[@]}" recv "udp://@:$port?rcvbuf=8388608" --transport shm > /dev/null 2> "$WORK/rss.err" &
   rpid=$!; PIDS+=("$rpid"); wait_line "$WORK/rss.err" 'listening on' || true
   "${IPCAST[@]}" send "$FILE" --loop --rate "$RSS_RATE" --to "udp://127.0.0.1:$port" 2> /dev/null &
   spid=$!; PIDS+=("$spid")
@@ -225,6 +247,7 @@ if [ -n "$JSON_OUT" ]; then
       first=0
       printf '    "%s": {"sentMbps": "%s"' "$rate" "${MBPS[$rate]}"
       for r in $RELAYS; do printf ', "%s": "%s"' "$r" "${PASS[$r.$rate]}"; done
+      printf ', "recvCpuMs": {"dgram": "%s", "native": "%s"}' "${CPU[dgram.$rate]}" "${CPU[native.$rate]}"
       printf '}'
     done
     echo; echo "  },"
