@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -441,6 +442,8 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
     c.framed = !o.Get("framed").IsBoolean() || o.Get("framed").As<Napi::Boolean>().Value();
     double spin_us = num("spinUs", 0);
     c.spin_ns = spin_us > 0 && spin_us <= 10000 ? (uint64_t)(spin_us * 1000) : 0;
+    cpu_set_t cpus;  // on a single CPU a spin only keeps the reader from running
+    if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2) c.spin_ns = 0;
     info_ = Napi::Object::New(env);
     info_.Set("kind", kind);
     info_.Set("framed", c.framed);

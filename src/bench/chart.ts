@@ -14,6 +14,7 @@ function esc(s: string): string {
 
 function fmt(n: number): string {
   if (!Number.isFinite(n)) return '-';
+  if (n === 0) return '0';
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
@@ -34,12 +35,16 @@ interface Panel {
 }
 
 function panel(p: Panel, x0: number, width: number, height: number): string {
-  const top = 50;
+  const top = 60;
   const bottom = height - 70;
   const left = x0 + 60;
   const right = x0 + width - 10;
   const values = p.rows.flatMap((r) => [p.node(r), p.base(r)]).filter(Number.isFinite);
-  let max = niceMax(Math.max(1e-9, ...values));
+  // One outlier (a latency spike on a busy machine) must not flatten the rest: the scale
+  // stops at 4x the median value, and taller bars are clipped with their value on top.
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted[Math.floor(sorted.length / 2)] ?? 1;
+  let max = niceMax(Math.min(Math.max(1e-9, ...values), Math.max(mid * 4, 1e-9)));
   const showRef = p.ref && p.ref.value <= max * 1.6;
   if (showRef) max = niceMax(Math.max(max, p.ref!.value));
   const y = (v: number) => bottom - (Math.max(0, v) / max) * (bottom - top);
@@ -61,11 +66,12 @@ function panel(p: Panel, x0: number, width: number, height: number): string {
       [1, p.base(r), COLORS.base, 'plain C'],
     ] as const) {
       const bx = cx - bar + k * bar;
-      const h = Number.isFinite(v) ? bottom - y(v) : 0;
+      const h = Number.isFinite(v) ? bottom - y(Math.min(v, max)) : 0;
       out.push(
         `<rect x="${bx.toFixed(1)}" y="${(bottom - h).toFixed(1)}" width="${(bar - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${color}"><title>${esc(`${r.transport} ${r.chunkBytes} B ${who}: ${fmt(v)} ${p.unit}`)}</title></rect>`,
       );
-      out.push(`<text x="${(bx + bar / 2 - 1).toFixed(1)}" y="${(bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="9">${fmt(v)}</text>`);
+      const clipped = v > max ? '▲' : '';
+      out.push(`<text x="${(bx + bar / 2 - 1).toFixed(1)}" y="${(bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="9">${clipped}${fmt(v)}</text>`);
     }
     out.push(`<text x="${cx.toFixed(1)}" y="${bottom + 16}" text-anchor="middle" font-size="12" font-weight="bold">${esc(r.transport)}</text>`);
     out.push(`<text x="${cx.toFixed(1)}" y="${bottom + 30}" text-anchor="middle" font-size="11">${r.chunkBytes} B</text>`);
