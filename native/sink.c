@@ -11,6 +11,11 @@
 //   --report-ms N       progress report period (default 250)
 //   -- CMD ARGS...      fork/exec CMD and write the payload into its stdin (a pipe)
 //
+//   ipcast-sink --wrap --parent PID -- CMD ARGS...
+//     the raw pipe transport's decoder: sets PR_SET_PDEATHSIG (SIGTERM) and execs CMD in place
+//     (same pid, same fds), so a decoder that ignores EOF on stdin (a player window) does not
+//     outlive a receiver that was SIGKILLed. Exits 6 if PID is already gone, 127 if CMD cannot run.
+//
 // It parses the record stream of ipc_record.h, checks every record's sequence number and
 // CRC-32C, measures hand-off latency (CLOCK_MONOTONIC now - the writer's stamp) and
 // end-to-end latency (CLOCK_REALTIME now - the sender's timestamp, when given), and
@@ -54,8 +59,8 @@
 #include "shm_ring.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3, EXIT_DECODER = 4, EXIT_NO_EOS = 5, EXIT_PARENT_DIED = 6 };
-enum { MODE_NONE, MODE_PIPE, MODE_SHM, MODE_MSG };
-static const char* mode_name[] = {"none", "pipe", "shm", "msg"};
+enum { MODE_NONE, MODE_PIPE, MODE_SHM, MODE_MSG, MODE_WRAP };
+static const char* mode_name[] = {"none", "pipe", "shm", "msg", "wrap"};
 
 static volatile sig_atomic_t g_term = 0, g_tick = 0;
 static void on_term(int sig) { (void)sig; g_term = 1; }
@@ -649,6 +654,8 @@ int main(int argc, char** argv) {
       break;
     } else if (!strcmp(a, "--pipe")) {
       opt.mode = MODE_PIPE;
+    } else if (!strcmp(a, "--wrap")) {
+      opt.mode = MODE_WRAP;
     } else if (!strcmp(a, "--stdout")) {
       opt.to_stdout = 1;
     } else if (!strcmp(a, "--shm") || !strcmp(a, "--sem") || !strcmp(a, "--msg") || !strcmp(a, "--slow-us") ||
@@ -674,6 +681,15 @@ int main(int argc, char** argv) {
     }
   }
   if (opt.mode == MODE_NONE) return usage("one of --pipe, --shm, --msg is required");
+  if (opt.mode == MODE_WRAP) {
+    // Before any signal disposition is changed here: the decoder inherits ignored signals.
+    if (!opt.decoder) return usage("--wrap needs -- CMD");
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // kept across execve (not for set-uid programs)
+    if (getppid() != opt.parent) return EXIT_PARENT_DIED;  // the writer died before prctl took effect
+    execvp(opt.decoder[0], opt.decoder);
+    fprintf(stderr, "ipcast-sink: cannot run %s: %s\n", opt.decoder[0], strerror(errno));
+    return 127;
+  }
   if (opt.mode == MODE_SHM && opt.sem_id < 0) return usage("--shm needs --sem");
   if (opt.to_stdout && opt.decoder) return usage("--stdout and -- CMD exclude each other");
 

@@ -8,7 +8,7 @@
  * ids that receiver created.
  */
 import { randomBytes as cryptoRandom } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,21 @@ describe('SIGKILL', () => {
     for (const o of left) expect(clean.stdout).toContain(`removed ${o.kind} ${o.id}`);
     expect(existingIds(ids)).toEqual([]);
     expect(readdirSync(reg)).toEqual([]);
+  });
+});
+
+describe('SIGKILL of the receiver with a decoder on the pipe', () => {
+  it('a decoder that ignores EOF on stdin (`sleep 600`) does not outlive it (PR_SET_PDEATHSIG via ipcast-sink --wrap)', async () => {
+    const port = await freePort('udp');
+    const recv = spawnH(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'pipe', '--exec', 'sleep 600']);
+    await recv.waitFor(/listening on/);
+    const decoder = childrenOf(recv.proc.pid!).find((p) => commOf(p) === 'sleep');
+    expect(decoder, `children: ${childrenOf(recv.proc.pid!).map(commOf)}`).toBeDefined();
+    // exec'd in place: the decoder is recv's direct child and its fd 0 is the pipe
+    expect(readlinkSync(`/proc/${decoder}/fd/0`)).toMatch(/^pipe:/);
+    recv.proc.kill('SIGKILL');
+    await recv.proc;
+    expect(await waitFor(() => !pidAlive(decoder) || commOf(decoder!) === '', 3000), `decoder ${decoder} still alive`).toBe(true);
   });
 });
 

@@ -3,7 +3,8 @@
  * child on the other side, and gives back a writer with backpressure.
  *
  *  - pipe + decoder: the decoder is the child; its fd 0 is the read end of a real pipe
- *    (raw payload bytes, no records).
+ *    (raw payload bytes, no records). It is started through `ipcast-sink --wrap`, which sets
+ *    PR_SET_PDEATHSIG and execs it in place (same pid), so it dies with a SIGKILLed writer.
  *  - pipe, no decoder: ipcast-sink --pipe is the child (framed records, verified).
  *  - shm / msg: ipcast-sink is the child; it runs the decoder itself when one is given.
  *
@@ -12,7 +13,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { closeSync } from 'node:fs';
+import { accessSync, closeSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { RuntimeError, UsageError } from '../shared/errors.js';
@@ -149,8 +151,16 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
   let file: string;
   let args: string[];
   if (raw) {
-    file = opts.decoder![0]!;
-    args = opts.decoder!.slice(1);
+    // The decoder reads the pipe itself; ipcast-sink --wrap only sets PR_SET_PDEATHSIG and execs
+    // it in place, so a decoder that ignores EOF (a player window) dies with a SIGKILLed writer.
+    const decoder = opts.decoder!;
+    if (!findExecutable(decoder[0]!)) {
+      writer.close();
+      closeSync(info.readFd!);
+      throw new RuntimeError(`${kind} transport: cannot start ${decoder[0]}: not found or not executable`, 'ERR_TRANSPORT_SPAWN');
+    }
+    file = nativeExecutable('ipcast-sink');
+    args = ['--wrap', '--parent', String(process.pid), '--', ...decoder];
   } else {
     file = nativeExecutable('ipcast-sink');
     args = [`--${kind}`];
@@ -415,4 +425,17 @@ class IpcTransportChild extends EventEmitter implements TransportChild {
     }
     return new RuntimeError(`${this.kind} transport: ${(err as Error).message}`, 'ERR_TRANSPORT_IO', { cause: err });
   }
+}
+
+/** Is `name` an executable file (a path) or in PATH, as execvp would find it? */
+function findExecutable(name: string): boolean {
+  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
+  return candidates.some((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
