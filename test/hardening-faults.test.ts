@@ -104,15 +104,17 @@ describe('SIGKILL', () => {
   });
 });
 
-describe('SIGKILL of the receiver with a decoder on the pipe', () => {
-  it('a decoder that ignores EOF on stdin (`sleep 600`) does not outlive it (PR_SET_PDEATHSIG via ipcast-sink --wrap)', async () => {
+describe.each(['pipe', 'shm', 'msg'])('SIGKILL of the receiver with a decoder behind %s', (transport) => {
+  it('a decoder that ignores EOF on stdin (`sleep 600`) does not outlive it', async () => {
     const port = await freePort('udp');
-    const recv = spawnH(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'pipe', '--exec', 'sleep 600']);
+    const recv = spawnH(['recv', `udp://@127.0.0.1:${port}`, '--transport', transport, '--exec', 'sleep 600']);
     await recv.waitFor(/listening on/);
-    const decoder = childrenOf(recv.proc.pid!).find((p) => commOf(p) === 'sleep');
-    expect(decoder, `children: ${childrenOf(recv.proc.pid!).map(commOf)}`).toBeDefined();
-    // exec'd in place: the decoder is recv's direct child and its fd 0 is the pipe
-    expect(readlinkSync(`/proc/${decoder}/fd/0`)).toMatch(/^pipe:/);
+    // pipe: recv's own child (exec'd in place by ipcast-sink --wrap, fd 0 the pipe);
+    // shm/msg: the sink's child (the sink sets PR_SET_PDEATHSIG for it).
+    const tree = (pid: number): number[] => childrenOf(pid).flatMap((c) => [c, ...tree(c)]);
+    const decoder = tree(recv.proc.pid!).find((p) => commOf(p) === 'sleep');
+    expect(decoder, `descendants: ${tree(recv.proc.pid!).map(commOf)}`).toBeDefined();
+    if (transport === 'pipe') expect(readlinkSync(`/proc/${decoder}/fd/0`)).toMatch(/^pipe:/);
     recv.proc.kill('SIGKILL');
     await recv.proc;
     expect(await waitFor(() => !pidAlive(decoder) || commOf(decoder!) === '', 3000), `decoder ${decoder} still alive`).toBe(true);
