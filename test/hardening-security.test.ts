@@ -259,6 +259,37 @@ describe('no shell anywhere', () => {
     }
   }, 20_000);
 
+  it('terminal escape sequences in a guide entry are shown as \\xHH, never sent to the terminal', async () => {
+    const name = 'evil\x1b[2J\x1b]0;owned\x07';
+    const description = 'bell\x07 csi\x9b1m del\x7f nl\nend';
+    const guide = encodeChunk({ kind: Kind.Guide, channel: 0, sequence: 0, timestampUs: 1 }, encodeGuide([{ id: 1, name, description, bitrate: 0 }]));
+    const data = encodeChunk({ kind: Kind.Data, channel: 1, sequence: 0, timestampUs: 2 }, Buffer.from('x'));
+    const eos = encodeChunk({ kind: Kind.EndOfStream, channel: 1, sequence: 1, timestampUs: 3 }, Buffer.alloc(0));
+    const server = net.createServer((sock) => {
+      sock.on('error', () => {});
+      sock.end(Buffer.concat([guide, data, eos]));
+    });
+    const port = await freePort('tcp');
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const table = await ipcast(['guide', `tcp://127.0.0.1:${port}`]);
+      expect(table.exitCode, table.stderr).toBe(0);
+      // eslint-disable-next-line no-control-regex
+      expect(table.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(table.stdout).toContain('evil\\x1b[2J\\x1b]0;owned\\x07');
+      expect(table.stdout).toContain('bell\\x07 csi\\x9b1m del\\x7f nl\\x0aend');
+      // JSON keeps the text exactly (escaped by JSON itself)
+      const json = await ipcast(['guide', `tcp://127.0.0.1:${port}`, '--json']);
+      expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ name, description })]);
+      const recv = spawnH(['recv', `tcp://127.0.0.1:${port}`, '--transport', 'pipe', '--exit-on-eos']);
+      expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
+      expect(recv.stderrText()).toContain('playing channel 1 (evil\\x1b[2J\\x1b]0;owned\\x07)');
+      expect(recv.stderrText()).not.toContain('\x1b');
+    } finally {
+      server.close();
+    }
+  });
+
   it('--exec is split like a shell but run without one: $(...), ; and | stay literal arguments', async () => {
     const dir = tempDir('ipcast-sec-exec-');
     const marker = join(dir, 'pwned');

@@ -52,8 +52,18 @@ export async function readGuide(ep: Endpoint, timeoutMs: number, log: (m: string
   }
 }
 
+/**
+ * A name or description from the network, safe to print on a terminal: control characters
+ * (C0, DEL, C1: escape sequences could clear the screen, retitle or remap the terminal) are
+ * shown as \xHH instead of being sent as they are.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function formatGuide(channels: ChannelInfo[]): string {
-  const rows = channels.map((c) => [String(c.id), c.name, formatBitrate(c.bitrate), c.description]);
+  const rows = channels.map((c) => [String(c.id), printable(c.name), formatBitrate(c.bitrate), printable(c.description)]);
   const head = ['ID', 'NAME', 'BITRATE', 'DESCRIPTION'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ');

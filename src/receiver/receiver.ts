@@ -8,6 +8,7 @@
  */
 import { decodeGuide } from '../shared/guide.js';
 import { ChunkFramer } from '../shared/framer.js';
+import { printable } from './guide-reader.js';
 import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason, type DecodeResult } from '../shared/protocol.js';
 import { emptyTransportStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
 import type { Endpoint } from '../shared/url.js';
@@ -203,7 +204,7 @@ export class Receiver {
     this.selected = channel;
     this.o.stats.channel = channel;
     const info = this.o.stats.guide.find((g) => g.id === channel);
-    this.o.log(`playing channel ${channel}${info ? ` (${info.name})` : ''}: ${why}`);
+    this.o.log(`playing channel ${channel}${info ? ` (${printable(info.name)})` : ''}: ${why}`);
   }
 
   private release(chunks: Chunk[]): void {
