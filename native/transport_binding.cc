@@ -11,9 +11,10 @@
 //
 // Never blocking the event loop: write() first puts as much as it can with non-blocking
 // calls (write(2) on an O_NONBLOCK fd, semop IPC_NOWAIT, msgsnd IPC_NOWAIT) on the main
-// thread; no thread hop while the transport has room. When it is full, write() keeps
-// retrying (non-blocking, with a pause loop) as long as the reader makes room at least every
-// spinUs µs (default 0 here; the TypeScript layer passes 30). Only when it stays full does the rest
+// thread; no thread hop while the transport has room. When it is full, write() keeps going
+// on the main thread as long as the reader makes room at least every spinUs µs (default 0
+// here; the TypeScript layer passes 30), waiting for room in the kernel with that timeout
+// (ppoll, semtimedop; a pause loop for the queue). Only when it stays full does the rest
 // of the batch continue on a libuv worker (AsyncWorker + Promise::Deferred) that waits
 // with bounded slices (poll 100 ms, semtimedop 100 ms) and checks the closed flag
 // between them; msgsnd has no timeout, so close() removes the queue (EIDRM wakes it).
@@ -71,6 +72,20 @@ Napi::Error ErrnoError(Napi::Env env, const std::string& what, int e) {
   err.Set("code", Napi::String::New(env, ErrnoName(e)));
   err.Set("errno", Napi::Number::New(env, e));
   return err;
+}
+
+size_t ElementBytes(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int16_array:
+    case napi_uint16_array: return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: return 8;
+    default: return 1;
+  }
 }
 
 // One transport's writer state. Shared (shared_ptr) between the JS object and a worker.
@@ -143,25 +158,29 @@ struct Core {
     return (framed ? IPCAST_RECORD_HEADER : 0) + payload;
   }
 
-  void BuildHeader(size_t i) {
+  void BuildHeader(size_t i, uint64_t now_ns) {
     ipcast_record r{};
     bool is_eos = i >= data.size();
     r.flags = is_eos ? IPCAST_RECORD_FLAG_EOS : 0;
     r.length = is_eos ? 0 : (uint32_t)len[i];
     r.crc = is_eos ? 0 : ipcast_crc32c(0, data[i], len[i]);
     r.sequence = next_seq++;
-    r.handoff_ns = MonoNs();
+    r.handoff_ns = now_ns;
     r.sender_us = is_eos ? 0 : sender_us[i];
     ipcast_record_encode(&hdrs[i * IPCAST_RECORD_HEADER], &r);
   }
 
   // Gathers the next bytes of the batch (from rec/off) into iov.
+  // The records gathered in one call go into the transport within microseconds of each
+  // other (one writev, or consecutive copies into slots/messages): one clock read stamps them.
   int Gather(struct iovec* iov) {
     int n = 0;
+    uint64_t now_ns = 0;
     size_t r = rec, o = off;
     while (r < total && n < kMaxIov - 1) {
       if (framed && r >= built) {
-        BuildHeader(r);
+        if (now_ns == 0) now_ns = MonoNs();
+        BuildHeader(r, now_ns);
         built = r + 1;
       }
       size_t hb = framed ? IPCAST_RECORD_HEADER : 0;
@@ -303,6 +322,35 @@ struct Core {
     if (kind == kMsg && stage_len > 0) {
       stage_eos = eos && rec >= total;
       return SendStage(true);
+    }
+    return 0;
+  }
+
+  // On the main thread, while the reader is making room: waits at most `ns` for room in the
+  // kernel (ppoll on the pipe, semtimedop on FREE), so the retry neither burns the CPU nor
+  // hammers the lock the reader needs. The queue has no timed msgsnd: a short pause instead.
+  // 0 = try again (for shm a slot is now ours), -errno on a hard error.
+  int ShortWait(uint64_t ns) {
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    switch (kind) {
+      case kPipe: {
+        struct pollfd pfd = {fds[1], POLLOUT, 0};
+        int r = ppoll(&pfd, 1, &ts, nullptr);
+        return r < 0 && errno != EINTR ? -errno : 0;
+      }
+      case kShm: {
+        if (have_slot) return 0;
+        struct sembuf op = {IPCAST_SEM_FREE, -1, 0};
+        if (semtimedop(ring.sem_id, &op, 1, &ts) == 0) {
+          have_slot = true;
+          fill = 0;
+          return 0;
+        }
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+      }
+      case kMsg:
+        for (int i = 0; i < 64; i++) __builtin_ia32_pause();
+        return 0;
     }
     return 0;
   }
@@ -527,16 +575,26 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
     c.data.resize(n);
     c.len.resize(n);
     c.sender_us.assign(n, 0);
+    // Raw N-API here: two calls per chunk (get_element, get_typedarray_info) instead of the
+    // wrapper's three; at 1316-byte chunks this loop is a visible part of a write.
+    napi_value jsarr = arr;
     for (uint32_t i = 0; i < n; i++) {
-      Napi::Value v = arr.Get(i);
-      if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "write: buffers[" + std::to_string(i) + "] is not a Uint8Array");
-      auto u = v.As<Napi::Uint8Array>();
-      if (c.framed && u.ByteLength() > IPCAST_RECORD_MAX_PAYLOAD) {
-        throw Napi::RangeError::New(env, "write: buffers[" + std::to_string(i) + "] is " + std::to_string(u.ByteLength()) +
+      napi_value v;
+      napi_typedarray_type type;
+      size_t count = 0;
+      void* ptr = nullptr;
+      if (napi_get_element(env, jsarr, i, &v) != napi_ok ||
+          napi_get_typedarray_info(env, v, &type, &count, &ptr, nullptr, nullptr) != napi_ok) {
+        if (env.IsExceptionPending()) throw env.GetAndClearPendingException();
+        throw Napi::TypeError::New(env, "write: buffers[" + std::to_string(i) + "] is not a Uint8Array");
+      }
+      size_t bytes = count * ElementBytes(type);
+      if (c.framed && bytes > IPCAST_RECORD_MAX_PAYLOAD) {
+        throw Napi::RangeError::New(env, "write: buffers[" + std::to_string(i) + "] is " + std::to_string(bytes) +
                                              " bytes, more than a record carries (" + std::to_string(IPCAST_RECORD_MAX_PAYLOAD) + ")");
       }
-      c.data[i] = u.Data();
-      c.len[i] = u.ByteLength();
+      c.data[i] = static_cast<const uint8_t*>(ptr);
+      c.len[i] = bytes;
       if (sus && sus[i] > 0) c.sender_us[i] = (uint64_t)sus[i];
     }
     c.eos = info[2].As<Napi::Boolean>().Value() && c.framed;
@@ -553,8 +611,8 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
       uint64_t t0 = MonoNs(), last = t0, t = t0, progress = c.bytes + c.records;
       c.spins++;
       while (r == -EAGAIN && t - last < c.spin_ns) {
-        for (int i = 0; i < 16; i++) __builtin_ia32_pause();
-        r = c.Run(false);
+        int w = c.ShortWait(c.spin_ns - (t - last));
+        r = w < 0 ? w : c.Run(false);
         t = MonoNs();
         if (c.bytes + c.records != progress) {
           progress = c.bytes + c.records;
