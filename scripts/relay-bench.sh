@@ -140,7 +140,7 @@ trial() {
   fi
   if [ "$relay" = dgram ] || [ "$relay" = native ]; then
     sleep 0.1
-    [ -s "$WORK/cpu.now" ] && cat "$WORK/cpu.now" >> "$WORK/cpu.$relay.$rate"
+    if [ -s "$WORK/cpu.now" ]; then cat "$WORK/cpu.now" >> "$WORK/cpu.$relay.$rate"; fi
   fi
   if [ "$(cut -c1-64 "$out")" = "$WANT" ]; then echo ok > "$WORK/result"; else echo fail > "$WORK/result"; fi
 }
@@ -177,7 +177,10 @@ for rate in $RATES; do
     fi
   done
   MBPS[$rate]=$(median < "$WORK/mbps.$rate")
-  for r in dgram native; do CPU[$r.$rate]=$(cat "$WORK/cpu.$r.$rate" 2>/dev/null | median); done
+  for r in dgram native; do
+    CPU[$r.$rate]="-"
+    if [ -s "$WORK/cpu.$r.$rate" ]; then CPU[$r.$rate]=$(median < "$WORK/cpu.$r.$rate"); fi
+  done
   printf '%-7s %-14s' "$rate" "${MBPS[$rate]}"; for r in $RELAYS; do printf ' %-8s' "${PASS[$r.$rate]}"; done
   printf '  %s / %s\n' "${CPU[dgram.$rate]}" "${CPU[native.$rate]}"
 done
@@ -199,7 +202,7 @@ for impl in dgram native; do
     rpid=$!; PIDS+=("$rpid"); wait_line "$WORK/ceil.err" listening || true
     env IPCAST_UDP=$impl timeout 60 "${IPCAST[@]}" send "$FILE" --rate max --to "udp://127.0.0.1:$port" 2>/dev/null || true
     wait "$rpid" 2>/dev/null || true
-    vals="$vals $(grep -o '"mbps":[0-9.]*' "$WORK/ceil.err" | cut -d: -f2)"
+    vals="$vals $(grep -o '"mbps":[0-9.]*' "$WORK/ceil.err" | cut -d: -f2 || echo fail)"
   done
   CEIL[$impl]="$vals"
   echo "  $impl output:$vals (median $(echo $vals | tr ' ' '\n' | median))"
@@ -226,8 +229,8 @@ if [ $SKIP_RSS = 0 ]; then
   # growth after a 10 s warm-up: last - sample at 10 s; spread: max - min over the same span
   w=$(( RSS_SECONDS > 10 ? 10 : 0 ))
   tail_samples=("${samples[@]:$w}")
-  min=$(printf '%s\n' "${tail_samples[@]}" | sort -n | head -1)
-  max=$(printf '%s\n' "${tail_samples[@]}" | sort -n | tail -1)
+  min=$(printf '%s\n' "${tail_samples[@]}" | awk 'NR==1||$1<m{m=$1} END{print m}')
+  max=$(printf '%s\n' "${tail_samples[@]}" | awk 'NR==1||$1>m{m=$1} END{print m}')
   first=${tail_samples[0]}; last=${samples[-1]}
   RSS_LINE="from ${w} s to ${RSS_SECONDS} s: first $first kB, last $last kB, growth $((last - first)) kB, min $min kB, max $max kB"
   echo "  $RSS_LINE"
