@@ -46,12 +46,17 @@ function startSink(args: string[]): { pid: number; done: Promise<SinkRun> } {
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const done = new Promise<SinkRun>((resolve) =>
+  const done = new Promise<SinkRun>((resolve) => {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, final, stderr });
-    }),
-  );
+    });
+    // a spawn failure (e.g. the binary being relinked by a build meanwhile) emits no 'close'
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, signal: null, final, stderr: `${stderr}spawn failed: ${err.message}` });
+    });
+  });
   return { pid: child.pid!, done };
 }
 
