@@ -40,7 +40,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     if (o.signal?.aborted) throw new RuntimeError('bench: interrupted', 'ERR_BENCH_INTERRUPTED');
   };
   progress('memcpy ...', false);
-  const memcpyBytesPerSecond = await measureMemcpy(0.5, o.signal);
+  const interrupted = (err: unknown): never => {
+    check(); // an abort is reported as such, not as the failure it caused
+    throw err;
+  };
+  const memcpyBytesPerSecond = await measureMemcpy(0.5, o.signal).catch(interrupted);
   check();
   const rows: BenchRow[] = [];
   const failures: string[] = [];
@@ -67,13 +71,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             ...(o.signal ? { signal: o.signal } : {}),
             onProgress: (bytes, elapsed) =>
               progress(`${t} ${rlabel}: ipcast ${elapsed.toFixed(1)}/${o.seconds} s, ${(bytes / elapsed / 1e6).toFixed(0)} MB/s`, false),
-          }).catch((err: unknown) => {
-            check();
-            throw err;
-          });
+          }).catch(interrupted);
           check();
           progress(`[${++step}/${total}] ${rlabel}: plain C ...`, false);
-          const base = await runBaseline({ transport, chunkBytes, mode, seconds: o.seconds, rate: o.rate }, o.signal);
+          const base = await runBaseline({ transport, chunkBytes, mode, seconds: o.seconds, rate: o.rate }, o.signal).catch(interrupted);
           check();
           nodeRuns.push(node);
           baseRuns.push(base);
@@ -81,7 +82,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const node = median(nodeRuns, mode);
         const base = median(baseRuns, mode);
         if (node.kernel) msgLimits = node.kernel;
-        for (const r of [...nodeRuns, ...baseRuns]) if (!r.verified) failures.push(`${label} (${nodeRuns.includes(r) ? 'ipcast' : 'plain C'}): ${r.problem}`);
+        for (const r of nodeRuns) if (!r.verified) failures.push(`${label} (ipcast): ${r.problem}`);
+        for (const r of baseRuns) if (!r.verified) failures.push(`${label} (plain C): ${r.problem}`);
         rows.push({ ...row(node, base), verified: [...nodeRuns, ...baseRuns].every((r) => r.verified), ...(repeat > 1 ? { repeat } : {}) });
         progress(
           `${label}: ipcast ${(node.bytesPerSecond / 1e6).toFixed(0)} MB/s, plain C ${(base.bytesPerSecond / 1e6).toFixed(0)} MB/s, p99 ${node.latencyP99Us.toFixed(0)} µs`,
