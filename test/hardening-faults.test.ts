@@ -112,6 +112,8 @@ describe.each(['pipe', 'shm', 'msg'])('SIGKILL of the receiver with a decoder be
     // pipe: recv's own child (exec'd in place by ipcast-sink --wrap, fd 0 the pipe);
     // shm/msg: the sink's child (the sink sets PR_SET_PDEATHSIG for it).
     const tree = (pid: number): number[] => childrenOf(pid).flatMap((c) => [c, ...tree(c)]);
+    // With pipe the child is ipcast-sink --wrap until it execs the decoder in place: poll.
+    await waitFor(() => tree(recv.proc.pid!).some((p) => commOf(p) === 'sleep'), 3000);
     const decoder = tree(recv.proc.pid!).find((p) => commOf(p) === 'sleep');
     expect(decoder, `descendants: ${tree(recv.proc.pid!).map(commOf)}`).toBeDefined();
     if (transport === 'pipe') expect(readlinkSync(`/proc/${decoder}/fd/0`)).toMatch(/^pipe:/);
