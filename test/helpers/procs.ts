@@ -17,14 +17,25 @@ export interface Proc {
 
 const live = new Set<ResultPromise>();
 
-export function spawnIpcast(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Proc {
-  const proc = execa(process.execPath, [IPCAST_BIN, ...args], {
+export interface SpawnOptions {
+  cwd?: string;
+  timeoutMs?: number;
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** A command to run ipcast under (strace, setpriv, ...). */
+  wrap?: string[];
+}
+
+export function spawnIpcast(args: string[], opts: SpawnOptions = {}): Proc {
+  const argv = [...(opts.wrap ?? []), process.execPath, IPCAST_BIN, ...args];
+  const proc = execa(argv[0]!, argv.slice(1), {
     reject: false,
     encoding: 'utf8',
     buffer: true,
     stdin: 'ignore',
     timeout: opts.timeoutMs ?? 60_000,
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
   }) as Proc['proc'];
   live.add(proc);
   void proc.finally(() => live.delete(proc));
