@@ -2,7 +2,8 @@
 //
 //   new UdpSocket(address, port, reuseAddr)   socket + bind (non-blocking, close-on-exec)
 //   .port / .inode                            bound port; socket inode (for /proc/net/udp drops)
-//   .setRecvBuffer(bytes) -> kernel value     SO_RCVBUF (the kernel stores twice what it grants)
+//   .setRecvBuffer(bytes, force?) -> kernel value  SO_RCVBUF (the kernel stores twice what it grants);
+//                                            force: past rmem_max with SO_RCVBUFFORCE if CAP_NET_ADMIN
 //   .join(group, iface, source?)              IP_ADD_(SOURCE_)MEMBERSHIP on the interface iface
 //   .multicastOut(iface, ttl, loop) / .setBroadcast(on) / .setDestination(host, port)
 //   .receive(decode, onBatch, onError)        start: onBatch(data, meta, count) per recvmmsg
@@ -123,7 +124,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   Napi::Value SetRecvBuffer(const Napi::CallbackInfo& info) {
     CheckOpen(info.Env());
-    int r = udp_set_rcvbuf(fd_, IntArg(info, 0, "bytes"));
+    bool force = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+    int r = udp_set_rcvbuf(fd_, IntArg(info, 0, "bytes"), force ? 1 : 0);
     if (r < 0) throw ErrnoError(info.Env(), "setsockopt(SO_RCVBUF)", -r);
     return Napi::Number::New(info.Env(), r);
   }

@@ -42,11 +42,17 @@ fail:
   return r;
 }
 
-int udp_set_rcvbuf(int fd, int bytes) {
+int udp_set_rcvbuf(int fd, int bytes, int force) {
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) < 0) return -errno;
   int got = 0;
   socklen_t len = sizeof got;
   if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0) return -errno;
+  // The kernel caps SO_RCVBUF at net.core.rmem_max; a process with CAP_NET_ADMIN may go past
+  // it with SO_RCVBUFFORCE. Without the capability that fails with EPERM: keep what we got.
+  if (force && got / 2 < bytes && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0) {
+    len = sizeof got;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0) return -errno;
+  }
   return got;
 }
 

@@ -41,8 +41,10 @@ struct udp_rx {
 // reuse_addr sets SO_REUSEADDR first (several receivers of one group). On failure *stage names
 // the call that failed ("socket", "bind", ...).
 int udp_open4(const char* addr, int port, int reuse_addr, const char** stage);
-// SO_RCVBUF; returns the value the kernel stored (getsockopt: twice what it granted) or -errno.
-int udp_set_rcvbuf(int fd, int bytes);
+// SO_RCVBUF; with force, SO_RCVBUFFORCE too when the kernel capped the request (needs
+// CAP_NET_ADMIN; EPERM is ignored). Returns the value the kernel stored (getsockopt: twice
+// what it granted) or -errno.
+int udp_set_rcvbuf(int fd, int bytes, int force);
 // The bound port, or -errno.
 int udp_local_port(int fd);
 // IP_ADD_MEMBERSHIP (source NULL or "") or IP_ADD_SOURCE_MEMBERSHIP, always on the interface

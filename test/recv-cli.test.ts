@@ -1,7 +1,7 @@
 /**
  * ipcast recv and ipcast guide as a user meets them: bad input, a slow decoder, signals.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,18 @@ describe('recv: receive buffer', () => {
     const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}?rcvbuf=1073741824`, '--idle-timeout', '0.5', '--exit-on-eos']);
     await recv.proc;
     expect(recv.stderrText()).toMatch(/receive buffer: asked 1073741824 bytes, the kernel gave \d+ \(raise net\.core\.rmem_max/);
+  });
+
+  it('goes past rmem_max for an explicit rcvbuf when the process has CAP_NET_ADMIN, and says so when it has not', async () => {
+    const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    const asked = rmemMax * 2;
+    const capEff = BigInt('0x' + /^CapEff:\s+([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]!);
+    const netAdmin = (capEff >> 12n) & 1n; // CAP_NET_ADMIN
+    const port = await freePort('udp');
+    const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}?rcvbuf=${asked}`, '--idle-timeout', '0.5', '--exit-on-eos']);
+    await recv.proc;
+    if (netAdmin) expect(recv.stderrText()).not.toMatch(/receive buffer: asked/);
+    else expect(recv.stderrText()).toMatch(new RegExp(`receive buffer: asked ${asked} bytes, the kernel gave ${rmemMax} `));
   });
 });
 

@@ -97,7 +97,8 @@ export interface NativeUdpSocket {
   /** The socket's inode (matches /proc/net/udp); undefined once closed. */
   readonly inode: number | undefined;
   /** SO_RCVBUF; returns what the kernel stored (twice what it granted). */
-  setRecvBuffer(bytes: number): number;
+  /** force: past net.core.rmem_max with SO_RCVBUFFORCE when the process has CAP_NET_ADMIN. */
+  setRecvBuffer(bytes: number, force?: boolean): number;
   /** IP_ADD_MEMBERSHIP / IP_ADD_SOURCE_MEMBERSHIP on the interface with address `iface`. */
   join(group: string, iface: string, source?: string): void;
   multicastOut(iface: string, ttl: number, loop: boolean): void;

@@ -20,6 +20,11 @@ import { DECODE_REASONS, HEADER_BYTES, type DecodeResult, type Kind } from '../.
 import type { UdpEndpoint } from '../../shared/url.js';
 
 export const DEFAULT_RCVBUF_BYTES = 4 * 1024 * 1024;
+/**
+ * An explicit ?rcvbuf= up to this size is granted past net.core.rmem_max when the process has
+ * CAP_NET_ADMIN (SO_RCVBUFFORCE); larger requests are taken as a mistake and only asked for.
+ */
+export const FORCE_RCVBUF_MAX_BYTES = 256 * 1024 * 1024;
 
 export interface UdpInput {
   readonly port: number;
@@ -80,7 +85,8 @@ function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: bo
   const asked = ep.rcvbuf ?? DEFAULT_RCVBUF_BYTES;
   let stored = 0;
   try {
-    stored = socket.setRecvBuffer(asked);
+    // Only an explicit rcvbuf= (up to FORCE_RCVBUF_MAX) may go past rmem_max.
+    stored = socket.setRecvBuffer(asked, ep.rcvbuf !== undefined && ep.rcvbuf <= FORCE_RCVBUF_MAX_BYTES);
   } catch (err) {
     handlers.warning(`could not set rcvbuf=${asked}: ${describeSystemError(err)}`);
   }
@@ -136,7 +142,9 @@ function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: bo
 function warnIfLess(ep: UdpEndpoint, got: number, handlers: UdpInputHandlers): void {
   // Linux doubles the value it stores (bookkeeping overhead) and caps the request at rmem_max.
   if (ep.rcvbuf !== undefined && got < ep.rcvbuf) {
-    handlers.warning(`receive buffer: asked ${ep.rcvbuf} bytes, the kernel gave ${got} (raise net.core.rmem_max to get more)`);
+    handlers.warning(
+      `receive buffer: asked ${ep.rcvbuf} bytes, the kernel gave ${got} (raise net.core.rmem_max, or run with CAP_NET_ADMIN, to get more)`,
+    );
   }
 }
 
