@@ -157,8 +157,13 @@ static void set_error(const char* fmt, ...) {
 }
 
 // ---------------------------------------------------------------- output
-// Writes all of p; retries EINTR/EAGAIN. 0, or -errno (EPIPE when the reader closed).
-static int write_all(int fd, const uint8_t* p, size_t n) {
+static int parent_gone(void);
+static int check_flags(void);
+
+// Writes all of p; retries EINTR/EAGAIN. 0, or -errno (EPIPE when the reader closed). With
+// `interruptible`, a SIGTERM or the writer's death ends the wait with -EINTR: a decoder that
+// stopped reading must not keep the sink (and the System V objects) alive.
+static int write_all(int fd, const uint8_t* p, size_t n, int interruptible) {
   while (n > 0) {
     ssize_t r = write(fd, p, n);
     if (r > 0) {
@@ -166,10 +171,12 @@ static int write_all(int fd, const uint8_t* p, size_t n) {
       n -= (size_t)r;
       continue;
     }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && errno == EAGAIN) {
-      struct pollfd pfd = {fd, POLLOUT, 0};
-      poll(&pfd, 1, 100);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+      if (interruptible && (g_term || parent_gone())) return -EINTR;
+      if (errno == EAGAIN) {
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        poll(&pfd, 1, 100);
+      }
       continue;
     }
     return r < 0 ? -errno : -EIO;
@@ -178,6 +185,17 @@ static int write_all(int fd, const uint8_t* p, size_t n) {
 }
 
 // ---------------------------------------------------------------- report
+// Appends to a fixed buffer and never runs past it: a truncated snprintf returns the length
+// it wanted, so adding that to *len unchecked would point the next write beyond `out`.
+__attribute__((format(printf, 4, 5))) static void appendf(char* out, size_t cap, size_t* len, const char* fmt, ...) {
+  if (*len + 1 >= cap) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(out + *len, cap - *len, fmt, ap);
+  va_end(ap);
+  if (n > 0) *len = (*len + (size_t)n < cap) ? *len + (size_t)n : cap - 1;
+}
+
 static void json_hist(char* out, size_t cap, size_t* len, const char* name, const hist* h) {
   *len += (size_t)snprintf(out + *len, cap - *len,
                            ",\"%s\":{\"count\":%" PRIu64 ",\"sumUs\":%.3f,\"p50Us\":%.3f,\"p99Us\":%.3f,\"maxUs\":%.3f,\"buckets\":[",
@@ -185,9 +203,9 @@ static void json_hist(char* out, size_t cap, size_t* len, const char* name, cons
   uint64_t acc = 0;
   for (size_t i = 0; i <= NBOUNDS && *len < cap; i++) {
     acc += h->buckets[i];
-    *len += (size_t)snprintf(out + *len, cap - *len, "%s%" PRIu64, i ? "," : "", acc);
+    appendf(out, cap, len, "%s%" PRIu64, i ? "," : "", acc);
   }
-  *len += (size_t)snprintf(out + *len, cap - *len, "]}");
+  appendf(out, cap, len, "]}");
 }
 
 static void report(const char* type, int exit_code) {
@@ -206,40 +224,40 @@ static void report(const char* type, int exit_code) {
     json_hist(out, cap, &len, "endToEnd", &st.e2e);
   }
   if (strcmp(type, "progress") != 0) {
-    len += (size_t)snprintf(out + len, cap - len, ",\"bucketBoundsUs\":[");
-    for (size_t i = 0; i < NBOUNDS; i++) len += (size_t)snprintf(out + len, cap - len, "%s%g", i ? "," : "", kBoundsUs[i]);
-    len += (size_t)snprintf(out + len, cap - len, "]");
+    appendf(out, cap, &len, ",\"bucketBoundsUs\":[");
+    for (size_t i = 0; i < NBOUNDS; i++) appendf(out, cap, &len, "%s%g", i ? "," : "", kBoundsUs[i]);
+    appendf(out, cap, &len, "]");
     if (opt.mode == MODE_MSG)
-      len += (size_t)snprintf(out + len, cap - len, ",\"kernel\":{\"msgmax\":%ld,\"msgmnb\":%ld,\"msgQbytes\":%ld}", st.msgmax,
+      appendf(out, cap, &len, ",\"kernel\":{\"msgmax\":%ld,\"msgmnb\":%ld,\"msgQbytes\":%ld}", st.msgmax,
                               st.msgmnb, st.qbytes);
     if (opt.mode == MODE_SHM)
-      len += (size_t)snprintf(out + len, cap - len, ",\"ring\":{\"slots\":%u,\"slotBytes\":%u}", st.slots, st.slot_bytes);
-    if (opt.mode == MODE_PIPE) len += (size_t)snprintf(out + len, cap - len, ",\"pipe\":{\"capacity\":%d}", st.pipe_capacity);
+      appendf(out, cap, &len, ",\"ring\":{\"slots\":%u,\"slotBytes\":%u}", st.slots, st.slot_bytes);
+    if (opt.mode == MODE_PIPE) appendf(out, cap, &len, ",\"pipe\":{\"capacity\":%d}", st.pipe_capacity);
   }
   if (opt.decoder) {
     int s = st.decoder_status;
-    len += (size_t)snprintf(out + len, cap - len, ",\"decoder\":{\"pid\":%d,\"exitCode\":", (int)st.decoder_pid);
-    if (s >= 0 && WIFEXITED(s)) len += (size_t)snprintf(out + len, cap - len, "%d", WEXITSTATUS(s));
-    else len += (size_t)snprintf(out + len, cap - len, "null");
-    if (s >= 0 && WIFSIGNALED(s)) len += (size_t)snprintf(out + len, cap - len, ",\"signal\":%d", WTERMSIG(s));
-    else len += (size_t)snprintf(out + len, cap - len, ",\"signal\":null");
-    len += (size_t)snprintf(out + len, cap - len, ",\"epipe\":%" PRIu64 "}", st.epipe);
+    appendf(out, cap, &len, ",\"decoder\":{\"pid\":%d,\"exitCode\":", (int)st.decoder_pid);
+    if (s >= 0 && WIFEXITED(s)) appendf(out, cap, &len, "%d", WEXITSTATUS(s));
+    else appendf(out, cap, &len, "null");
+    if (s >= 0 && WIFSIGNALED(s)) appendf(out, cap, &len, ",\"signal\":%d", WTERMSIG(s));
+    else appendf(out, cap, &len, ",\"signal\":null");
+    appendf(out, cap, &len, ",\"epipe\":%" PRIu64 "}", st.epipe);
   }
   if (strcmp(type, "final") == 0) {
-    len += (size_t)snprintf(out + len, cap - len, ",\"exitCode\":%d", exit_code);
+    appendf(out, cap, &len, ",\"exitCode\":%d", exit_code);
     if (st.error) {
-      len += (size_t)snprintf(out + len, cap - len, ",\"error\":\"");
+      appendf(out, cap, &len, ",\"error\":\"");
       for (const char* c = st.error; *c && len + 8 < cap; c++) {
         if (*c == '"' || *c == '\\') out[len++] = '\\';
         out[len++] = (*c >= 0x20) ? *c : ' ';
       }
-      len += (size_t)snprintf(out + len, cap - len, "\"");
+      appendf(out, cap, &len, "\"");
     }
   }
   if (len + 2 >= cap) len = cap - 2;
   out[len++] = '}';
   out[len++] = '\n';
-  if (write_all(st.report_fd, (const uint8_t*)out, len) < 0) st.report_fd = -1;
+  if (write_all(st.report_fd, (const uint8_t*)out, len, 0) < 0) st.report_fd = -1;
 }
 
 // ---------------------------------------------------------------- parser
@@ -254,7 +272,11 @@ static struct {
 
 static int output(const uint8_t* p, size_t n) {
   if (st.out_fd < 0 || n == 0) return 0;
-  int r = write_all(st.out_fd, p, n);
+  int r = write_all(st.out_fd, p, n, 1);
+  if (r == -EINTR) {
+    int code = check_flags();
+    return code ? code : EXIT_NO_EOS;
+  }
   if (r == -EPIPE) {
     st.epipe++;
     set_error("the decoder closed its stdin early (EPIPE)");

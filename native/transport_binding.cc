@@ -50,6 +50,15 @@ extern "C" {
 #include "shm_ring.h"
 }
 
+// A hint to the CPU inside a spin loop (x86 pause, arm yield; nothing elsewhere).
+static inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 namespace ipcast {
 namespace {
 
@@ -127,9 +136,14 @@ struct Core {
   std::vector<uint8_t> hdrs;
   size_t total = 0;  // records in the batch, EOS included
   size_t rec = 0, off = 0, built = 0;
+  uint64_t seq_base = 0;  // next_seq when the batch began: record i has sequence seq_base + i
   bool eos = false;
 
-  ~Core() { Release(); }
+  // A writer collected without close(): its objects must not outlive it either.
+  ~Core() {
+    RemoveObjects();
+    Release();
+  }
 
   void Release() {
     if (released) return;
@@ -177,6 +191,16 @@ struct Core {
   int Gather(struct iovec* iov) {
     int n = 0;
     uint64_t now_ns = 0;
+    // Records built by an earlier Gather but not yet started (a partial writev, a full ring)
+    // are stamped again now: the hand-off time is when a record goes in, not when it first
+    // tried. Their sequence numbers stay the same (seq_base + index).
+    if (framed) {
+      size_t started = rec + (off > 0 ? 1 : 0);
+      if (built > started) {
+        built = started;
+        next_seq = seq_base + built;
+      }
+    }
     size_t r = rec, o = off;
     while (r < total && n < kMaxIov - 1) {
       if (framed && r >= built) {
@@ -350,7 +374,7 @@ struct Core {
         return errno == EAGAIN || errno == EINTR ? 0 : -errno;
       }
       case kMsg:
-        for (int i = 0; i < 64; i++) __builtin_ia32_pause();
+        for (int i = 0; i < 64; i++) cpu_relax();
         return 0;
     }
     return 0;
@@ -596,12 +620,14 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
       }
       c.data[i] = static_cast<const uint8_t*>(ptr);
       c.len[i] = bytes;
-      if (sus && sus[i] > 0) c.sender_us[i] = (uint64_t)sus[i];
+      // The sender's timestamp crossed the network: only an in-range value is converted.
+      if (sus && sus[i] > 0 && sus[i] < 18446744073709551616.0) c.sender_us[i] = (uint64_t)sus[i];
     }
     c.eos = info[2].As<Napi::Boolean>().Value() && c.framed;
     c.total = n + (c.eos ? 1 : 0);
     c.hdrs.resize(c.total * IPCAST_RECORD_HEADER);
     c.rec = c.off = c.built = 0;
+    c.seq_base = c.next_seq;
     int r = c.Run(false);
     if (r == -EAGAIN && c.spin_ns > 0) {
       // A full transport usually drains within microseconds at full speed (the reader takes

@@ -4,6 +4,7 @@
  */
 import { parseCommandLine } from './shared/args.js';
 import { IpcastError, type ExitCode } from './shared/errors.js';
+import { ipcastVersion } from './shared/metrics/registry.js';
 import type { Command } from './commands/command.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
@@ -33,12 +34,16 @@ export function topLevelUsage(): string {
 export async function main(argv: string[]): Promise<ExitCode> {
   try {
     const [name, ...rest] = argv;
-    if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    if (name === undefined) {
+      process.stderr.write(topLevelUsage() + '\n');
+      return 2;
+    }
+    if (name === '-h' || name === '--help' || name === 'help') {
       process.stdout.write(topLevelUsage() + '\n');
-      return name === undefined ? 2 : 0;
+      return 0;
     }
     if (name === '--version' || name === '-V') {
-      process.stdout.write('ipcast 0.1.0\n');
+      process.stdout.write(`ipcast ${ipcastVersion()}\n`);
       return 0;
     }
     const command = COMMANDS.find((c) => c.name === name);

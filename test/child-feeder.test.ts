@@ -93,6 +93,17 @@ describe('ChildFeeder', () => {
     expect(children[0]!.received.map((b) => b[0])).toEqual([0, ...Array.from({ length: 10 }, (_, k) => 190 + k)]);
   });
 
+  it('drop-oldest: a child stuck in one write for a long stream keeps the queue itself bounded', async () => {
+    const { feeder, children, stats } = make('drop-oldest', 1000);
+    await feeder.start();
+    children[0]!.hold();
+    for (let i = 0; i < 100_000; i++) feeder.deliver(chunk(i), {});
+    const queue = (feeder as unknown as { queue: unknown[] }).queue;
+    expect(queue.length).toBeLessThan(3000);
+    expect(stats.bufferDepth).toBe(10);
+    await feeder.close();
+  });
+
   it('block: pauses the input when full and resumes once half empty, dropping nothing', async () => {
     const { feeder, children, stats, pauses } = make('block', 1000);
     await feeder.start();

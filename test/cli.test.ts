@@ -10,10 +10,10 @@ describe('ipcast CLI frame', () => {
     for (const c of ['send', 'recv', 'guide', 'bench', 'demo', 'ipcs']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
   });
 
-  it('no command prints usage and exits 2', async () => {
+  it('no command prints usage on stderr and exits 2', async () => {
     const r = await ipcast([]);
     expect(r.exitCode).toBe(2);
-    expect(r.stdout).toContain('Usage: ipcast <command>');
+    expect(r.stderr).toContain('Usage: ipcast <command>');
   });
 
   it.each(COMMANDS.map((c) => c.name))('ipcast %s --help prints its usage and exits 0', async (name) => {

@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 import { formatTable, renderChart, runBench } from '../bench/index.js';
 import { parseInteger, parseRate, parseSeconds, str } from '../shared/args.js';
-import { RuntimeError, UsageError } from '../shared/errors.js';
+import { RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
 import { TRANSPORT_KINDS, type TransportKind } from '../transport/index.js';
 import type { Command } from './command.js';
 
@@ -50,6 +51,15 @@ Example:
     const repeat = values.repeat === undefined ? 1 : parseInteger(str(values.repeat) ?? '', '--repeat', 1, 100);
     const json = str(values.json);
     const chart = str(values.chart);
+    // Find out now, not after minutes of benchmarking, that a result file cannot be written.
+    for (const [flag, path] of [['--json', json], ['--chart', chart]] as const) {
+      if (path === undefined) continue;
+      try {
+        accessSync(dirname(resolve(path)), constants.W_OK);
+      } catch (err) {
+        throw new RuntimeError(`bench: ${flag}: cannot write ${path}: ${describeSystemError(err)}`, 'ERR_WRITE', { cause: err });
+      }
+    }
     if (values.json !== undefined && !json) throw new UsageError('--json expects a file name', 'ERR_BAD_ARGUMENT');
     if (values.chart !== undefined && !chart) throw new UsageError('--chart expects a file name', 'ERR_BAD_ARGUMENT');
 
@@ -75,8 +85,8 @@ Example:
       const report = await runBench({ transports, sizes, seconds, rate, repeat, progress, signal: controller.signal });
       if (shown) process.stderr.write('\r\x1b[K');
       process.stdout.write(formatTable(report) + '\n');
-      if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
-      if (chart) writeFileSync(chart, renderChart(report));
+      if (json) writeOutput(json, JSON.stringify(report, null, 2) + '\n', '--json');
+      if (chart) writeOutput(chart, renderChart(report), '--chart');
       if (report.failures?.length) {
         throw new RuntimeError(`bench: verification failed: ${report.failures.join(' | ')}`, 'ERR_BENCH_VERIFY');
       }
@@ -98,4 +108,13 @@ function parseTransports(text: string): TransportKind[] {
     if (!out.includes(t as TransportKind)) out.push(t as TransportKind);
   }
   return out;
+}
+
+/** Writes a result file; a bad path is one line and exit 1, not a stack trace. */
+function writeOutput(path: string, text: string, flag: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    throw new RuntimeError(`bench: ${flag}: cannot write: ${describeSystemError(err)}`, 'ERR_WRITE', { cause: err });
+  }
 }

@@ -12,10 +12,6 @@ export interface Command {
   run(args: Parsed): Promise<ExitCode>;
 }
 
-/** For a subcommand whose issue has not landed: says so in one line and exits 2. */
-export function notBuilt(name: string, issue: string): never {
-  throw new UsageError(`${name}: not built yet (${issue})`, 'ERR_NOT_BUILT');
-}
 
 /** The single URL positional of recv and guide, parsed (UsageError if missing, extra or malformed). */
 export function endpointArgument(command: string, positionals: string[]): Endpoint {

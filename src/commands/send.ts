@@ -1,5 +1,5 @@
 import { list, parseInteger, parseListenAddress, parseRate, str } from '../shared/args.js';
-import { RuntimeError, UsageError } from '../shared/errors.js';
+import { UsageError } from '../shared/errors.js';
 import { serveMetrics } from '../shared/metrics/serve.js';
 import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES } from '../shared/protocol.js';
 import { parseEndpoint } from '../shared/url.js';
@@ -103,10 +103,12 @@ Examples:
       ...(maxClients !== undefined ? { maxClients } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
     });
-    const metrics = metricsAt ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {
-      await sender.stop();
-      throw new RuntimeError(`--metrics: ${(err as Error).message}`, 'ERR_LISTEN', { cause: err });
-    }) : undefined;
+    const metrics = metricsAt
+      ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {
+          await sender.stop();
+          throw err; // already one line: "--metrics: address already in use: ..."
+        })
+      : undefined;
     if (metrics) process.stderr.write(`ipcast send: metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}\n`);
     const onSignal = (): void => void sender.stop();
     process.on('SIGINT', onSignal);

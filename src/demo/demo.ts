@@ -31,6 +31,7 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
   const port = await freeUdpPort();
   const stats = emptyReceiverStats();
   let sender: Sender | undefined;
+  let senderFailed = false;
   const stop = new AbortController();
 
   let metrics: Awaited<ReturnType<typeof serveMetrics>>;
@@ -67,6 +68,7 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
       maxRestarts: 5,
       stats,
       signal: stop.signal,
+      handleSignals: false,
       log: (m) => log(`recv: ${m}`),
       onReady: () => {
         void (async () => {
@@ -87,6 +89,7 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
           if (o.seconds) timer = setTimeout(onSignal, o.seconds * 1000);
         })().catch((err: Error) => {
           log(`cannot start the sender: ${err.message}`);
+          senderFailed = true;
           stop.abort();
         });
       },
@@ -94,7 +97,7 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
     if (ticker) clearInterval(ticker);
     if (timer) clearTimeout(timer);
     draw();
-    return code === 0 && !stop.signal.aborted ? 0 : (code as ExitCode);
+    return senderFailed ? 1 : (code as ExitCode);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -11,10 +11,9 @@
  * A child that exits while the stream goes on is restarted with backoff, up to `maxRestarts`.
  */
 import type { TransportKind, TransportStats } from '../shared/stats.js';
+import type { HandOffMeta } from '../transport/index.js';
 
-export interface HandOffMeta {
-  senderTimestampUs?: number;
-}
+export type { HandOffMeta };
 
 export interface ChildExit {
   code: number | null;
@@ -59,6 +58,8 @@ export class ChildFeeder {
   private child: FeedableChild | undefined;
   /** A child whose hand-off failed: no more writes to it until its exit is handled. */
   private broken: FeedableChild | undefined;
+  /** Restarts of this feeder (one stream); stats.restarts counts over the whole run. */
+  private restarts = 0;
   /** waitSeconds of the children before this one (restarts keep the total). */
   private waitBase = 0;
   private pumping = false;
@@ -100,6 +101,8 @@ export class ChildFeeder {
           s.bufferDepth--;
           s.droppedSlowChild++;
         }
+        // The pump may be stuck in a write for a long time: reclaim the dropped slots here too.
+        this.compact();
       }
     }
     this.queue.push({ payload, meta });
@@ -162,12 +165,13 @@ export class ChildFeeder {
     }
     // The stream goes on without this child: restart it with backoff, within the limit.
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    if (this.o.stats.restarts >= this.o.maxRestarts) {
+    if (this.restarts >= this.o.maxRestarts) {
       this.failed = true;
       this.o.log(`${this.o.kind}: decoder ${how}; restart limit (${this.o.maxRestarts}) reached, giving up on it`);
       for (const w of this.drainedWaiters.splice(0)) w();
       return;
     }
+    this.restarts++;
     this.o.stats.restarts++;
     this.o.log(`${this.o.kind}: decoder ${how}; restarting in ${this.backoffMs} ms`);
     this.restartTimer = setTimeout(() => {
@@ -180,6 +184,14 @@ export class ChildFeeder {
       });
     }, this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, RESTART_BACKOFF_MAX_MS);
+  }
+
+  /** Drops the consumed slots at the front of the queue once they are half of it. */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
   }
 
   private drained(): Promise<void> {
@@ -215,10 +227,7 @@ export class ChildFeeder {
         metas.push(item.meta);
         bytes += item.payload.length;
       }
-      if (this.head > 4096 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
+      this.compact();
       s.bufferBytes -= bytes;
       s.bufferDepth -= payloads.length;
       if (this.blocked && s.bufferBytes <= this.o.maxBufferBytes / 2) {

@@ -37,6 +37,8 @@ export interface ReceiverOptions {
 /** UDP may reorder: hold up to this many chunks, at most REORDER_HOLD_MS. TCP never reorders. */
 const REORDER_WINDOW = 32;
 const REORDER_HOLD_MS = 50;
+/** The kernel's drop counter is read every this many housekeeping ticks (1 s). */
+const KERNEL_DROPS_EVERY_TICKS = 1000 / REORDER_HOLD_MS;
 /** On SIGINT/SIGTERM, how long children get to drain and exit before they are killed. */
 const STOP_GRACE_MS = 2000;
 
@@ -60,6 +62,9 @@ export class Receiver {
   private stopped = false;
   private paused = new Set<TransportKind>();
   private connections = 0;
+  private ticks = 0;
+  /** start() has finished: errors from here on are reported by the receiver itself. */
+  private running = false;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit code when the receiver has finished (exit-on-eos, or a fatal child failure). */
   readonly done: Promise<number>;
@@ -90,7 +95,8 @@ export class Receiver {
         data: (buf) => this.onTcpData(buf),
         disconnected: (why) => {
           if (this.o.format === 'raw' && this.session) this.endSession('the sender closed the connection');
-          else this.o.log(`tcp: ${why}; reconnecting`);
+          // A failed attempt is reported once by the input itself; say only that a live connection ended.
+          else if (why !== 'no connection') this.o.log(`tcp: ${why}; reconnecting`);
         },
         warning: (m) => this.o.log(m),
       });
@@ -99,6 +105,7 @@ export class Receiver {
     // and a live UDP stream arriving meanwhile would overflow the socket buffer.
     this.startSession();
     await this.session?.started;
+    this.running = true;
     this.housekeeping = setInterval(() => this.tick(), REORDER_HOLD_MS);
     this.housekeeping.unref();
     this.armIdleTimer();
@@ -195,8 +202,10 @@ export class Receiver {
       s.otherChannel++;
       return;
     }
-    this.armIdleTimer();
-    if (c.kind === Kind.Heartbeat) return;
+    if (c.kind === Kind.Heartbeat) {
+      this.armIdleTimer(); // data arms it as it is delivered
+      return;
+    }
     this.release(this.tracker.push(c.sequence, c, c.timestampUs));
   }
 
@@ -253,6 +262,8 @@ export class Receiver {
     const session: Session = { feeders, delivered: 0, ended: false, started: Promise.resolve() };
     session.started = Promise.all([...feeders.values()].map((f) => f.start())).then(() => undefined);
     session.started.catch((err: Error) => {
+      // The first session's failure is start()'s own error; a later one ends the run here.
+      if (!this.running) return;
       this.o.log(`cannot start the decoder: ${err.message}`);
       void this.finish(1);
     });
@@ -310,7 +321,8 @@ export class Receiver {
 
   private tick(): void {
     this.release(this.tracker.flushStale());
-    if (this.udp) this.o.stats.kernelDrops = this.udp.kernelDrops();
+    // /proc/net/udp is read synchronously and can be large: once a second is plenty.
+    if (this.udp && ++this.ticks % KERNEL_DROPS_EVERY_TICKS === 0) this.o.stats.kernelDrops = this.udp.kernelDrops();
     // Every child gave up (restart limit): nothing left to feed.
     const s = this.session;
     if (s && s.feeders.size > 0 && [...s.feeders.values()].every((f) => f.hasFailed)) {

@@ -3,10 +3,9 @@
  * when asked, stops cleanly on SIGINT/SIGTERM, prints a one-line summary per transport, and
  * returns the exit code.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-
 import { UsageError, type ExitCode } from '../shared/errors.js';
+import { findExecutable } from '../shared/executable.js';
+import { serveMetrics } from '../shared/metrics/serve.js';
 import { emptyReceiverStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import type { SlowChildPolicy } from './child-feeder.js';
@@ -27,8 +26,10 @@ export interface RunReceiverOptions {
   metrics?: { host: string; port: number };
   stats?: ReceiverStats;
   log?: (message: string) => void;
-  /** Stop when this signal fires (tests, the demo). SIGINT/SIGTERM are always handled. */
+  /** Stop when this signal fires (tests, the demo). */
   signal?: AbortSignal;
+  /** Stop on SIGINT/SIGTERM (default true; the demo handles them itself, to stop its sender first). */
+  handleSignals?: boolean;
   /** Called once the input is open and the children are up (the demo starts its sender then). */
   onReady?: (info: { port: number | undefined }) => void;
 }
@@ -60,12 +61,14 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
       log(`${sig}: stopping`);
       resolve(0);
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    if (o.handleSignals !== false) {
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
     o.signal?.addEventListener('abort', () => resolve(0), { once: true });
   });
   try {
-    if (o.metrics) metrics = await serveReceiverMetrics(o.metrics, stats);
+    if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats });
     const where = o.endpoint.proto === 'udp' ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort})` : `connecting to ${o.endpoint.url}`;
     log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
     o.onReady?.({ port: receiver.listeningPort });
@@ -79,15 +82,6 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     await receiver.stop();
     await metrics?.close();
   }
-}
-
-/** The metrics server, when the metrics module is present (issue #6). */
-async function serveReceiverMetrics(
-  at: { host: string; port: number },
-  stats: ReceiverStats,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const { serveMetrics } = await import('../shared/metrics/serve.js');
-  return serveMetrics(at, { receiver: stats });
 }
 
 export function summary(s: ReceiverStats): string {
@@ -112,14 +106,7 @@ export function summary(s: ReceiverStats): string {
 
 /** A decoder that is not there is the user's mistake: one line, exit 2. */
 function findProgram(name: string): void {
-  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return;
-    } catch {
-      /* next */
-    }
+  if (!findExecutable(name)) {
+    throw new UsageError(`decoder '${name}' not found${name.includes('/') ? '' : ' in PATH'} (or not an executable file)`, 'ERR_DECODER_NOT_FOUND');
   }
-  throw new UsageError(`decoder '${name}' not found${name.includes('/') ? '' : ' in PATH'} (or not executable)`, 'ERR_DECODER_NOT_FOUND');
 }

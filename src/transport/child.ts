@@ -13,17 +13,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { accessSync, closeSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { closeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 import { RuntimeError, UsageError } from '../shared/errors.js';
 import { loadNative, nativeExecutable, type NativeIpcInfo, type NativeIpcWriter } from '../shared/native.js';
+import { findExecutable } from '../shared/executable.js';
 import { removeRegistry, writeRegistry } from './registry.js';
 import { ReportLineParser, type SinkReport } from './report.js';
 
-export type TransportKind = 'pipe' | 'shm' | 'msg';
-export const TRANSPORT_KINDS: readonly TransportKind[] = ['pipe', 'shm', 'msg'];
+import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
+
+export { TRANSPORT_KINDS, type TransportKind };
 
 export interface HandOffMeta {
   /** The sender's timestamp (µs since the epoch) for end-to-end latency; omit when unknown. */
@@ -178,7 +179,9 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
   const stdout = opts.stdout ?? 'inherit';
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { stdio: [stdin, stdout, 'inherit', raw ? 'ignore' : 'pipe'] });
+    // Its own process group: a Ctrl-C on the terminal reaches recv, which drains and stops the
+    // children in order, instead of killing them mid-stream (PR_SET_PDEATHSIG covers recv dying).
+    child = spawn(file, args, { stdio: [stdin, stdout, 'inherit', raw ? 'ignore' : 'pipe'], detached: true });
   } catch (err) {
     writer.close();
     removeRegistry(registry);
@@ -428,14 +431,3 @@ class IpcTransportChild extends EventEmitter implements TransportChild {
 }
 
 /** Is `name` an executable file (a path) or in PATH, as execvp would find it? */
-function findExecutable(name: string): boolean {
-  const candidates = name.includes('/') ? [name] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name));
-  return candidates.some((c) => {
-    try {
-      accessSync(c, constants.X_OK);
-      return statSync(c).isFile();
-    } catch {
-      return false;
-    }
-  });
-}

@@ -12,7 +12,7 @@
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { isLocalAddress } from '../../shared/local-address.js';
 
 import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
 import { loadNative, UDP_META_STRIDE, type NativeUdpSocket } from '../../shared/native.js';
@@ -50,9 +50,6 @@ export interface UdpInputOptions {
   decode?: boolean;
 }
 
-export function isLocalAddress(addr: string): boolean {
-  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === addr));
-}
 
 /** Which implementation a URL gets: the native one for IPv4 unless IPCAST_UDP=dgram. */
 export function udpImpl(ep: UdpEndpoint): 'native' | 'dgram' {

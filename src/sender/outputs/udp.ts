@@ -11,9 +11,10 @@
  * IPv6, or IPCAST_UDP=dgram in the environment: node:dgram, one send per datagram.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { constants as osConstants, networkInterfaces } from 'node:os';
+import { constants as osConstants } from 'node:os';
 import { isIP } from 'node:net';
 
+import { isLocalAddress } from '../../shared/local-address.js';
 import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
 import { loadNative, type NativeUdpSocket } from '../../shared/native.js';
 import type { UdpEndpoint } from '../../shared/url.js';
@@ -32,13 +33,6 @@ function errnoError(negErrno: number): NodeJS.ErrnoException {
 }
 
 /** Is `addr` an address of one of this machine's interfaces? */
-export function isLocalAddress(addr: string): boolean {
-  const want = addr.toLowerCase();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.address.toLowerCase() === want) return true;
-  }
-  return false;
-}
 
 export class UdpOutput implements Output {
   readonly stats: OutputStats;
