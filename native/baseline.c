@@ -441,11 +441,7 @@ int main(int argc, char** argv) {
       w.qid = r;
       r = 0;
       w.qbytes = ipcast_msg_qbytes(w.qid);
-      long body = w.limits.msgmax > 0 ? w.limits.msgmax : 8192;
-      if (w.qbytes > 0 && body > w.qbytes) body = w.qbytes;
-      if (body > (long)IPCAST_MSG_MAX_BODY) body = IPCAST_MSG_MAX_BODY;
-      if (msg_bytes >= 64 && msg_bytes < body) body = (long)msg_bytes;
-      w.body_max = (size_t)body;
+      w.body_max = ipcast_msg_body_bytes(&w.limits, w.qbytes, msg_bytes > 0 ? (size_t)msg_bytes : 0);
       w.stage = malloc(sizeof(long) + w.body_max);
       if (!w.stage) r = -ENOMEM;
     }

@@ -33,3 +33,11 @@ long ipcast_msg_qbytes(int qid) {
 }
 
 int ipcast_msg_remove(int qid) { return msgctl(qid, IPC_RMID, NULL) < 0 ? -errno : 0; }
+
+size_t ipcast_msg_body_bytes(const ipcast_msg_limits* limits, long qbytes, size_t wanted) {
+  size_t body = limits->msgmax > 0 ? (size_t)limits->msgmax : 8192;
+  if (qbytes > 0 && body > (size_t)qbytes) body = (size_t)qbytes;
+  if (body > IPCAST_MSG_MAX_BODY) body = IPCAST_MSG_MAX_BODY;
+  if (wanted >= 64 && wanted < body) body = wanted;
+  return body;
+}

@@ -27,6 +27,10 @@ int ipcast_msg_create(void);
 /* msg_qbytes of the queue, or -errno. */
 long ipcast_msg_qbytes(int qid);
 int ipcast_msg_remove(int qid);
+/* The message body size, the one rule writers and the sink share: msgmax (8192 if unknown),
+ * at most the queue's qbytes (when > 0) and IPCAST_MSG_MAX_BODY, lowered to `wanted` when
+ * 64 <= wanted < that. The sink calls it with qbytes 0 and wanted 0: the largest a writer uses. */
+size_t ipcast_msg_body_bytes(const ipcast_msg_limits* limits, long qbytes, size_t wanted);
 
 #ifdef __cplusplus
 }

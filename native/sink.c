@@ -585,8 +585,7 @@ static int run_msg(void) {
     set_error("cannot stat message queue %d: %s", opt.msg_id, strerror((int)-st.qbytes));
     return EXIT_RUNTIME;
   }
-  size_t body = lim.msgmax > 0 ? (size_t)lim.msgmax : 8192;
-  if (body > IPCAST_MSG_MAX_BODY) body = IPCAST_MSG_MAX_BODY;
+  size_t body = ipcast_msg_body_bytes(&lim, 0, 0);
   uint8_t* buf = malloc(sizeof(long) + body);
   if (!buf) return EXIT_RUNTIME;
   report("ready", 0);

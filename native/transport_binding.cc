@@ -549,12 +549,8 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
       if (q < 0) throw ErrnoError(env, "msgget(2)", -q);
       c.qid = q;
       c.qbytes = ipcast_msg_qbytes(q);
-      long body = c.limits.msgmax > 0 ? c.limits.msgmax : 8192;
-      if (c.qbytes > 0 && body > c.qbytes) body = c.qbytes;
-      if (body > (long)IPCAST_MSG_MAX_BODY) body = IPCAST_MSG_MAX_BODY;
-      double want = num("msgBytes", (double)body);
-      if (want >= 64 && want < body) body = (long)want;
-      c.body_max = (size_t)body;
+      double want = num("msgBytes", 0);
+      c.body_max = ipcast_msg_body_bytes(&c.limits, c.qbytes, want > 0 ? (size_t)want : 0);
       c.stage.resize(sizeof(long) + c.body_max);
       info_.Set("msgId", q);
       info_.Set("msgBody", (double)c.body_max);
