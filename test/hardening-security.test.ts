@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ChunkFramer } from '../src/shared/framer.js';
-import { encodeGuide } from '../src/shared/guide.js';
+import { encodeGuide, type ChannelInfo } from '../src/shared/guide.js';
 import { Kind, MAGIC, encodeChunk } from '../src/shared/protocol.js';
 import { parseEndpoint, type UdpEndpoint } from '../src/shared/url.js';
 import { listSysv } from '../src/transport/sysvipc.js';
@@ -226,21 +226,27 @@ describe('multicast TTL', () => {
   }, 20_000);
 });
 
+/** A TCP "sender" on 127.0.0.1 that gives each client a guide with one channel, one data chunk and end of stream. */
+async function serveOneStream(channel: ChannelInfo, payload: Buffer): Promise<{ server: net.Server; port: number }> {
+  const guide = encodeChunk({ kind: Kind.Guide, channel: 0, sequence: 0, timestampUs: 1 }, encodeGuide([channel]));
+  const data = encodeChunk({ kind: Kind.Data, channel: channel.id, sequence: 0, timestampUs: 2 }, payload);
+  const eos = encodeChunk({ kind: Kind.EndOfStream, channel: channel.id, sequence: 1, timestampUs: 3 }, Buffer.alloc(0));
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    sock.end(Buffer.concat([guide, data, eos]));
+  });
+  const port = await freePort('tcp');
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { server, port };
+}
+
 describe('no shell anywhere', () => {
   it('a guide entry with shell metacharacters is shown literally and never run', async () => {
     const dir = tempDir('ipcast-sec-sh-');
     const marker = join(dir, 'pwned');
     const name = `$(touch ${marker})`;
     const description = `; touch ${marker}; \`touch ${marker}\` | touch ${marker} && touch ${marker}`;
-    const guide = encodeChunk({ kind: Kind.Guide, channel: 0, sequence: 0, timestampUs: 1 }, encodeGuide([{ id: 1, name, description, bitrate: 128000 }]));
-    const data = encodeChunk({ kind: Kind.Data, channel: 1, sequence: 0, timestampUs: 2 }, Buffer.from('hello\n'));
-    const eos = encodeChunk({ kind: Kind.EndOfStream, channel: 1, sequence: 1, timestampUs: 3 }, Buffer.alloc(0));
-    const server = net.createServer((sock) => {
-      sock.on('error', () => {});
-      sock.end(Buffer.concat([guide, data, eos]));
-    });
-    const port = await freePort('tcp');
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    const { server, port } = await serveOneStream({ id: 1, name, description, bitrate: 128000 }, Buffer.from('hello\n'));
     try {
       const table = await ipcast(['guide', `tcp://127.0.0.1:${port}`]);
       expect(table.exitCode, table.stderr).toBe(0);
@@ -262,15 +268,7 @@ describe('no shell anywhere', () => {
   it('terminal escape sequences in a guide entry are shown as \\xHH, never sent to the terminal', async () => {
     const name = 'evil\x1b[2J\x1b]0;owned\x07';
     const description = 'bell\x07 csi\x9b1m del\x7f nl\nend';
-    const guide = encodeChunk({ kind: Kind.Guide, channel: 0, sequence: 0, timestampUs: 1 }, encodeGuide([{ id: 1, name, description, bitrate: 0 }]));
-    const data = encodeChunk({ kind: Kind.Data, channel: 1, sequence: 0, timestampUs: 2 }, Buffer.from('x'));
-    const eos = encodeChunk({ kind: Kind.EndOfStream, channel: 1, sequence: 1, timestampUs: 3 }, Buffer.alloc(0));
-    const server = net.createServer((sock) => {
-      sock.on('error', () => {});
-      sock.end(Buffer.concat([guide, data, eos]));
-    });
-    const port = await freePort('tcp');
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    const { server, port } = await serveOneStream({ id: 1, name, description, bitrate: 0 }, Buffer.from('x'));
     try {
       const table = await ipcast(['guide', `tcp://127.0.0.1:${port}`]);
       expect(table.exitCode, table.stderr).toBe(0);

@@ -17,6 +17,22 @@ import { ODD_SIZES, idsGone, idsOf, pidAlive, prng, waitFor } from './transport-
 const KINDS: TransportKind[] = ['pipe', 'shm', 'msg'];
 const open: TransportChild[] = [];
 
+/** Writes 40 pseudo-random chunks of odd sizes into a child running sha256sum; returns both digests. */
+async function streamThroughDigest(t: TransportChild, seed: number) {
+  let text = '';
+  t.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  const gen = prng(seed);
+  const want = createHash('sha256');
+  for (let i = 0; i < 40; i++) {
+    const b = gen(ODD_SIZES[i % ODD_SIZES.length]!);
+    want.update(b);
+    await t.write(b);
+  }
+  await t.end();
+  const ex = await t.exited;
+  return { printed: text.split(/\s/)[0], sent: want.digest('hex'), ex };
+}
+
 async function start(kind: TransportKind, opts: Parameters<typeof startTransportChild>[1] = {}): Promise<TransportChild> {
   const t = await startTransportChild(kind, { stdout: 'ignore', ...opts });
   open.push(t);
@@ -170,39 +186,19 @@ describe('pipe transport specifics', () => {
   it('feeds raw bytes to an external decoder on a real pipe (sha256sum)', async () => {
     const t = await start('pipe', { decoder: ['sha256sum'], stdout: 'pipe' });
     expect(readlinkSync(`/proc/${t.pid}/fd/0`)).toMatch(/^pipe:\[\d+\]$/);
-    let text = '';
-    t.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    const gen = prng(3);
-    const want = createHash('sha256');
-    for (let i = 0; i < 40; i++) {
-      const b = gen(ODD_SIZES[i % ODD_SIZES.length]!);
-      want.update(b);
-      await t.write(b);
-    }
-    await t.end();
-    const ex = await t.exited;
+    const { printed, sent, ex } = await streamThroughDigest(t, 3);
     expect(ex).toMatchObject({ code: 0, report: undefined });
-    expect(text.split(/\s/)[0]).toBe(want.digest('hex'));
+    expect(printed).toBe(sent);
   });
 });
 
 describe.each(['shm', 'msg'] as const)('%s transport with a decoder behind the sink', (kind) => {
   it('writes the payload into the decoder', async () => {
     const t = await start(kind, { decoder: ['sha256sum'], stdout: 'pipe' });
-    let text = '';
-    t.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    const gen = prng(11);
-    const want = createHash('sha256');
-    for (let i = 0; i < 40; i++) {
-      const b = gen(ODD_SIZES[i % ODD_SIZES.length]!);
-      want.update(b);
-      await t.write(b);
-    }
-    await t.end();
-    const ex = await t.exited;
+    const { printed, sent, ex } = await streamThroughDigest(t, 11);
     expect(ex.code).toBe(0);
     expect(ex.report!.decoder).toMatchObject({ exitCode: 0, epipe: 0 });
-    expect(text.split(/\s/)[0]).toBe(want.digest('hex'));
+    expect(printed).toBe(sent);
   });
 
   it('exits 4 when the decoder closes its stdin early, and the writer rejects', async () => {
