@@ -1,4 +1,17 @@
 {
+  "variables": {
+    "engine_sources": [
+      "native/engine/errno_name.c",
+      "native/engine/msg_queue.c",
+      "native/engine/pipe.c",
+      "native/engine/prng.c",
+      "native/engine/sem.c",
+      "native/engine/shm_ring.c",
+      "native/engine/spawn.c",
+      "native/engine/writer.c",
+      "native/engine/writer_ops.c"
+    ]
+  },
   "target_defaults": {
     "cflags": ["-Wall", "-Wextra", "-O2"],
     "cflags_cc": ["-Wall", "-Wextra", "-O2", "-std=c++17"],
@@ -14,10 +27,8 @@
         "native/wire.c",
         "native/crc32c.c",
         "native/transport_binding.cc",
-        "native/pipe.c",
-        "native/sem.c",
-        "native/shm_ring.c",
-        "native/msg_queue.c",
+        "native/napi_errors.cc",
+        "<@(engine_sources)",
         "native/udp_binding.cc",
         "native/udp_io.c"
       ],
@@ -31,9 +42,7 @@
       "sources": [
         "native/sink.c",
         "native/crc32c.c",
-        "native/sem.c",
-        "native/shm_ring.c",
-        "native/msg_queue.c"
+        "<@(engine_sources)"
       ]
     },
     {
@@ -42,10 +51,7 @@
       "sources": [
         "native/baseline.c",
         "native/crc32c.c",
-        "native/pipe.c",
-        "native/sem.c",
-        "native/shm_ring.c",
-        "native/msg_queue.c"
+        "<@(engine_sources)"
       ]
     },
     {

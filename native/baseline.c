@@ -1,27 +1,28 @@
-// ipcast-baseline: the plain-C reference that `ipcast bench` compares the Node writer with.
+// ipcast-baseline: the plain-C driver of the writer engine, the reference `ipcast bench`
+// compares the addon (the same engine driven from Node) with.
 //
 //   ipcast-baseline memcpy [--seconds S] [--chunk N]
-//       memcpy bandwidth: copies N-byte chunks (default 64 KiB) from a 64 MiB pseudo-random
-//       source into a 4 MiB ring (the geometry of the default shm ring) for S seconds.
+//       memcpy bandwidth: N-byte chunks (default 64 KiB) from a 64 MiB pseudo-random source
+//       into a 4 MiB ring (the geometry of the default shm ring) for S seconds.
+//   ipcast-baseline stream --chunk N --chunks K [--seed S]
+//       writes chunks 0..K-1 of the bench stream (engine/prng.h) to stdout: the golden test
+//       compares them with src/bench/stream.ts.
 //   ipcast-baseline --transport pipe|shm|msg --chunk N --seconds S [--rate BITS_PER_S]
-//                   [--sink PATH] [--seed N] [--pipe-bytes N] [--slots N] [--slot-bytes N] [--msg-bytes N]
-//       The same mechanism as the addon's IpcWriter, driven by plain C: creates the pipe /
-//       shm ring + semaphore array / message queue (native/pipe.c, shm_ring.c, sem.c,
-//       msg_queue.c), forks the reader child (the very ipcast-sink the Node path uses, so
-//       the two runs differ only in the writer), and writes the same records
-//       (native/ipc_record.h: 40-byte header with CRC-32C, sequence, hand-off stamp) whose
-//       payloads are the same pseudo-random stream as src/bench/stream.ts (mulberry32).
-//       Full speed (no --rate): records are packed as C would do it: up to 32 records per
-//       writev, slots filled before they are posted, messages filled to the body size.
-//       Paced (--rate): one chunk every chunk*8/rate seconds (clock_nanosleep, absolute),
-//       each made visible at once (slot posted, message sent).
+//                   [--batch N] [--spin-us N] [--sink PATH] [--seed N] [--pipe-bytes N]
+//                   [--slots N] [--slot-bytes N] [--msg-bytes N]
+//       Opens the transport with engine/writer.c, starts ipcast-sink on the other side (the
+//       same program the Node path starts) and writes the same stream the way
+//       src/bench/node-run.ts does: full speed, --batch chunks per ipcast_writer_write
+//       (finished with ipcast_writer_finish when the transport stays full after the spin);
+//       paced (--rate), every chunk due by now in one write, sleeping until the next is due.
+//       The only difference from the Node run is the language that drives the engine.
 //
-// One JSON line on stdout at the end: {"transport","chunkBytes","mode","bytes","chunks",
-// "seconds","bytesPerSecond","verified","sinkExit","info":{...},"sink":<the sink's final report>}
-// (memcpy: {"memcpyBytesPerSecond","bytes","seconds"}). Exit 0 when the sink verified
-// everything, 3 when it did not, 1 on a runtime error, 2 on bad usage, 5 when stopped by a
-// signal. SIGINT/SIGTERM: the writer stops, removes its System V objects, ends the sink.
-// If this program is killed outright, the sink (PR_SET_PDEATHSIG, --parent) removes them.
+// One JSON line on stdout at the end: {"transport","chunkBytes","mode","batch","spinUs","bytes",
+// "chunks","seconds","bytesPerSecond","writerCpuSeconds","readerCpuSeconds","verified",
+// "sinkExit","writer":{...stats},"info":{...},"sink":<the sink's final report>}
+// Exit codes: engine/exit_codes.h (0 verified, 3 not verified, 1 runtime, 2 usage, 5 stopped).
+// SIGINT/SIGTERM: the writer stops, removes its System V objects, ends the sink. Killed
+// outright, the sink (PR_SET_PDEATHSIG, --parent) removes them.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -32,50 +33,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/msg.h>
-#include <sys/prctl.h>
-#include <sys/sem.h>
-#include <sys/shm.h>
-#include <sys/time.h>
-#include <sys/uio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "crc32c.h"
-#include "ipc_record.h"
-#include "msg_queue.h"
-#include "pipe.h"
-#include "sem.h"
-#include "shm_ring.h"
+#include "engine/exit_codes.h"
+#include "engine/prng.h"
+#include "engine/spawn.h"
+#include "engine/writer.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3, EXIT_STOPPED = 5 };
-/* The payload stream (src/bench/stream.ts): chunk i is bytes [(i mod P) * chunk, +chunk) of a
-   pseudo-random pool, P = max(1, floor(4 MiB / chunk)). */
-#define POOL_BYTES (4u * 1024u * 1024u)
 #define MAX_CHUNK (16u * 1024u * 1024u)
-#define RECS_PER_WRITEV 32
 
-static volatile sig_atomic_t g_stop = 0, g_child = 0;
-static void on_stop(int sig) { (void)sig; g_stop = 1; }
-static void on_child(int sig) { (void)sig; g_child = 1; }
-static void on_alarm(int sig) { (void)sig; }
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+static ipcast_writer w;
+static volatile sig_atomic_t g_stop = 0;
+// A stop or the sink's death ends a blocked write: the engine checks `closed` between waits.
+static void on_stop(int sig) {
+  (void)sig;
+  g_stop = 1;
+  __atomic_store_n(&w.closed, 1, __ATOMIC_RELEASE);
+}
+static void on_child(int sig) {
+  (void)sig;
+  __atomic_store_n(&w.closed, 1, __ATOMIC_RELEASE);
 }
 
 static void die_usage(const char* msg) {
   fprintf(stderr,
           "ipcast-baseline: %s\n"
           "usage: ipcast-baseline memcpy [--seconds S] [--chunk N]\n"
-          "       ipcast-baseline --transport pipe|shm|msg --chunk N --seconds S [--rate BPS] [--sink PATH]\n"
-          "                       [--seed N] [--pipe-bytes N] [--slots N] [--slot-bytes N] [--msg-bytes N]\n",
+          "       ipcast-baseline stream --chunk N --chunks K [--seed S]\n"
+          "       ipcast-baseline --transport pipe|shm|msg --chunk N --seconds S [--rate BPS] [--batch N]\n"
+          "                       [--spin-us N] [--sink PATH] [--seed N] [--pipe-bytes N] [--slots N]\n"
+          "                       [--slot-bytes N] [--msg-bytes N]\n",
           msg);
-  exit(EXIT_USAGE);
+  exit(IPCAST_EXIT_USAGE);
 }
 
 static double num_arg(const char* name, const char* v, double lo, double hi) {
@@ -84,36 +76,28 @@ static double num_arg(const char* name, const char* v, double lo, double hi) {
   double d = strtod(v, &end);
   if (*v == '\0' || *end != '\0' || !(d >= lo && d <= hi)) {
     fprintf(stderr, "ipcast-baseline: %s expects a number in [%g, %g], got '%s'\n", name, lo, hi, v);
-    exit(EXIT_USAGE);
+    exit(IPCAST_EXIT_USAGE);
   }
   return d;
 }
 
-// mulberry32, 4 little-endian bytes per step: the same stream as src/bench/stream.ts.
-static void fill_stream(uint8_t* p, size_t n, uint32_t seed) {
-  uint32_t a = seed;
-  for (size_t i = 0; i < n; i += 4) {
-    a += 0x6d2b79f5u;
-    uint32_t t = a;
-    t = (t ^ (t >> 15)) * (t | 1u);
-    t ^= t + (t ^ (t >> 7)) * (t | 61u);
-    t ^= t >> 14;
-    for (size_t k = 0; k < 4 && i + k < n; k++) p[i + k] = (uint8_t)(t >> (8 * k));
-  }
+static double cpu_seconds(int who) {
+  struct rusage ru;
+  getrusage(who, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-// ---------------------------------------------------------------- memcpy
 static int run_memcpy(double seconds, size_t chunk) {
   size_t src_bytes = 64u * 1024u * 1024u, ring_bytes = 4u * 1024u * 1024u;
   if (chunk > ring_bytes) chunk = ring_bytes;
   uint8_t* src = malloc(src_bytes);
   uint8_t* dst = malloc(ring_bytes);
-  if (!src || !dst) return EXIT_RUNTIME;
-  fill_stream(src, src_bytes, 1);
+  if (!src || !dst) return IPCAST_EXIT_RUNTIME;
+  ipcast_prng_fill(src, src_bytes, 1);
   memset(dst, 0, ring_bytes);
-  uint64_t bytes = 0, t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
+  uint64_t bytes = 0, t0 = ipcast_mono_ns(), end = t0 + (uint64_t)(seconds * 1e9), t;
   size_t s = 0, d = 0;
-  uint64_t t;
   do {
     for (int i = 0; i < 64; i++) {
       if (s + chunk > src_bytes) s = 0;
@@ -124,213 +108,44 @@ static int run_memcpy(double seconds, size_t chunk) {
       d += chunk;
       bytes += chunk;
     }
-    t = now_ns();
+    t = ipcast_mono_ns();
   } while (t < end);
   double secs = (double)(t - t0) / 1e9;
   printf("{\"memcpyBytesPerSecond\":%.0f,\"bytes\":%" PRIu64 ",\"seconds\":%.6f,\"chunkBytes\":%zu}\n", (double)bytes / secs,
          bytes, secs, chunk);
   free(src);
   free(dst);
-  return EXIT_OK;
+  return IPCAST_EXIT_OK;
 }
 
-// ---------------------------------------------------------------- the writer
-enum { T_PIPE, T_SHM, T_MSG };
-static const char* kind_name[] = {"pipe", "shm", "msg"};
+static uint8_t* make_pool(size_t chunk, uint32_t seed) {
+  size_t bytes = chunk > IPCAST_STREAM_POOL_BYTES ? chunk : IPCAST_STREAM_POOL_BYTES;
+  uint8_t* pool = malloc(bytes);
+  if (pool) ipcast_prng_fill(pool, bytes, seed);
+  return pool;
+}
 
-static struct {
-  int kind;
-  int fds[2], capacity;  // pipe
-  ipcast_ring ring;      // shm
-  int have_slot;
-  uint32_t fill;
-  uint64_t write_pos;
-  int qid;               // msg
-  ipcast_msg_limits limits;
-  long qbytes;
-  size_t body_max;
-  uint8_t* stage;        // long mtype + body
-  size_t stage_len;
-  pid_t child;
-  uint64_t seq;
-  uint64_t pool_chunks;
-  const char* failed_op;
-  int failed_errno;
-} w = {.fds = {-1, -1}, .qid = -1, .child = -1};
-
-// Whether to give up waiting: stopped by a signal, or the sink exited.
-static int should_abort(void) {
-  if (g_stop) return 1;
-  if (g_child) {
-    int status;
-    if (waitpid(w.child, &status, WNOHANG) == w.child) {
-      w.child = -status - 1;  // reaped: remember the status
-      return 1;
-    }
-    g_child = 0;
+static int run_stream(size_t chunk, uint64_t count, uint32_t seed) {
+  uint8_t* pool = make_pool(chunk, seed);
+  if (!pool) return IPCAST_EXIT_RUNTIME;
+  uint64_t per = ipcast_stream_pool_chunks(chunk);
+  for (uint64_t i = 0; i < count; i++) {
+    if (fwrite(pool + (i % per) * chunk, 1, chunk, stdout) != chunk) return IPCAST_EXIT_RUNTIME;
   }
-  return 0;
+  free(pool);
+  return fflush(stdout) == 0 ? IPCAST_EXIT_OK : IPCAST_EXIT_RUNTIME;
 }
 
-static int fail(const char* op, int e) {
-  w.failed_op = op;
-  w.failed_errno = e;
-  return -1;
-}
-
-// Blocking P/V with EINTR (SIGALRM every 100 ms) used to check for a stop or a dead sink.
-static int sem_wait_op(unsigned short num, short delta) {
-  struct sembuf op = {num, delta, 0};
-  for (;;) {
-    if (semop(w.ring.sem_id, &op, 1) == 0) return 0;
-    if (errno != EINTR) return fail("semop", errno);
-    if (should_abort()) return fail("semop", EINTR);
-  }
-}
-
-static int shm_post(void) {
-  ipcast_ring_slot* s = ipcast_ring_slot_at(&w.ring, w.write_pos);
-  s->used = w.fill;
-  s->seq = (uint32_t)w.write_pos;
-  w.write_pos++;
-  __atomic_store_n(&ipcast_ring_hdr(&w.ring)->write_pos, w.write_pos, __ATOMIC_RELAXED);
-  w.have_slot = 0;
-  w.fill = 0;
-  return sem_wait_op(IPCAST_SEM_FILLED, 1);
-}
-
-static int shm_put(const uint8_t* p, size_t n) {
-  while (n > 0) {
-    if (!w.have_slot) {
-      if (sem_wait_op(IPCAST_SEM_FREE, -1) < 0) return -1;
-      w.have_slot = 1;
-      w.fill = 0;
-    }
-    size_t k = w.ring.slot_bytes - w.fill;
-    if (k > n) k = n;
-    memcpy(ipcast_ring_slot_data(ipcast_ring_slot_at(&w.ring, w.write_pos)) + w.fill, p, k);
-    w.fill += (uint32_t)k;
-    p += k;
-    n -= k;
-    if (w.fill == w.ring.slot_bytes && shm_post() < 0) return -1;
-  }
-  return 0;
-}
-
-static int msg_send(int eos) {
-  long mtype = eos ? IPCAST_MTYPE_EOS : IPCAST_MTYPE_DATA;
-  memcpy(w.stage, &mtype, sizeof mtype);
-  for (;;) {
-    if (msgsnd(w.qid, w.stage, w.stage_len, 0) == 0) break;
-    if (errno != EINTR) return fail("msgsnd", errno);
-    if (should_abort()) return fail("msgsnd", EINTR);
-  }
-  w.stage_len = 0;
-  return 0;
-}
-
-static int msg_put(const uint8_t* p, size_t n) {
-  while (n > 0) {
-    if (w.stage_len == w.body_max && msg_send(0) < 0) return -1;
-    size_t k = w.body_max - w.stage_len;
-    if (k > n) k = n;
-    memcpy(w.stage + sizeof(long) + w.stage_len, p, k);
-    w.stage_len += k;
-    p += k;
-    n -= k;
-  }
-  return 0;
-}
-
-static int pipe_writev(struct iovec* iov, int cnt) {
-  while (cnt > 0) {
-    ssize_t r = writev(w.fds[1], iov, cnt);
-    if (r < 0) {
-      if (errno != EINTR) return fail("writev", errno);
-      if (should_abort()) return fail("writev", EINTR);
-      continue;
-    }
-    size_t left = (size_t)r;
-    while (cnt > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      iov++;
-      cnt--;
-    }
-    if (cnt > 0) {
-      iov->iov_base = (uint8_t*)iov->iov_base + left;
-      iov->iov_len -= left;
-    }
-  }
-  return 0;
-}
-
-// Makes everything put so far visible to the reader (end of a paced chunk, end of stream).
-static int flush(int eos) {
-  if (w.kind == T_SHM && w.have_slot && w.fill > 0) return shm_post();
-  if (w.kind == T_MSG && (w.stage_len > 0 || eos)) return msg_send(eos);
-  return 0;
-}
-
-// Writes records for chunks [first, first+count) (count 0 with eos: the EOS record).
-static int put_records(const uint8_t* pool, size_t chunk, uint64_t first, int count, int eos) {
-  uint8_t hdrs[RECS_PER_WRITEV + 1][IPCAST_RECORD_HEADER];
-  struct iovec iov[2 * (RECS_PER_WRITEV + 1)];
-  int n = 0, nrec = count + (eos ? 1 : 0);
-  for (int i = 0; i < nrec; i++) {
-    int is_eos = i == count;
-    const uint8_t* payload = is_eos ? NULL : pool + (size_t)((first + (uint64_t)i) % w.pool_chunks) * chunk;
-    ipcast_record r = {0};
-    r.flags = is_eos ? IPCAST_RECORD_FLAG_EOS : 0;
-    r.length = is_eos ? 0 : (uint32_t)chunk;
-    r.crc = is_eos ? 0 : ipcast_crc32c(0, payload, chunk);
-    r.sequence = w.seq++;
-    r.handoff_ns = now_ns();
-    ipcast_record_encode(hdrs[i], &r);
-    if (w.kind == T_PIPE) {
-      iov[n].iov_base = hdrs[i];
-      iov[n++].iov_len = IPCAST_RECORD_HEADER;
-      if (!is_eos) {
-        iov[n].iov_base = (void*)payload;
-        iov[n++].iov_len = chunk;
-      }
-    } else {
-      int (*put)(const uint8_t*, size_t) = w.kind == T_SHM ? shm_put : msg_put;
-      if (put(hdrs[i], IPCAST_RECORD_HEADER) < 0) return -1;
-      if (!is_eos && put(payload, chunk) < 0) return -1;
-    }
-  }
-  if (w.kind == T_PIPE) return pipe_writev(iov, n);
-  return 0;
-}
-
-static void remove_objects(void) {
-  if (w.kind == T_SHM) {
-    if (w.ring.sem_id >= 0) ipcast_sem_remove(w.ring.sem_id);
-    if (w.ring.base) shmctl(w.ring.shm_id, IPC_RMID, NULL);
-    ipcast_ring_detach(&w.ring);
-    w.ring.sem_id = -1;
-  } else if (w.kind == T_MSG && w.qid >= 0) {
-    ipcast_msg_remove(w.qid);
-    w.qid = -1;
-  } else if (w.kind == T_PIPE && w.fds[1] >= 0) {
-    close(w.fds[1]);
-    w.fds[1] = -1;
-  }
-}
-
-// Reads one line from the sink's report pipe into buf (blocking, bounded by the timeout).
+// Reads one line from the sink's report pipe (bounded by the timeout). Length, or -errno.
 static int read_line(int fd, char* buf, size_t cap, int timeout_ms) {
   size_t len = 0;
-  uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+  uint64_t end = ipcast_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
   while (len + 1 < cap) {
     struct pollfd pfd = {fd, POLLIN, 0};
-    int left = (int)((int64_t)(end - now_ns()) / 1000000);
+    int left = (int)((int64_t)(end - ipcast_mono_ns()) / 1000000);
     if (left <= 0) return -ETIMEDOUT;
     int r = poll(&pfd, 1, left);
-    if (r < 0 && errno == EINTR) {
-      if (g_stop) return -EINTR;
-      continue;
-    }
+    if (r < 0 && errno == EINTR && g_stop) return -EINTR;
     if (r <= 0) continue;
     ssize_t k = read(fd, buf + len, 1);
     if (k == 0) break;
@@ -345,59 +160,79 @@ static int read_line(int fd, char* buf, size_t cap, int timeout_ms) {
   return (int)len;
 }
 
-// Crude field lookup in the sink's JSON line: the number after "key":
-static double json_num(const char* line, const char* key) {
+static double json_num(const char* line, const char* key) {  // the number after "key":
   char pat[64];
   snprintf(pat, sizeof pat, "\"%s\":", key);
   const char* p = strstr(line, pat);
   return p ? strtod(p + strlen(pat), NULL) : -1;
 }
 
+// Writes chunks [first, first + n) of the stream (n = 0 with eos: the end-of-stream record).
+static int write_chunks(const uint8_t* pool, size_t chunk, uint64_t per, uint64_t first, size_t n, int eos) {
+  if (ipcast_writer_reserve(&w, n) < 0) return -ENOMEM;
+  for (size_t k = 0; k < n; k++) {
+    w.data[k] = pool + ((first + k) % per) * chunk;
+    w.len[k] = chunk;
+    w.sender_us[k] = 0;
+  }
+  int r = ipcast_writer_write(&w, n, eos);
+  return r == -EAGAIN ? ipcast_writer_finish(&w) : r;
+}
+
 int main(int argc, char** argv) {
-  if (argc >= 2 && !strcmp(argv[1], "memcpy")) {
-    double seconds = 0.5, chunk = 65536;
-    for (int i = 2; i < argc; i++) {
-      if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = num_arg("--seconds", argv[++i], 0.01, 3600);
-      else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) chunk = num_arg("--chunk", argv[++i], 64, 4 * 1024 * 1024);
+  if (argc >= 2 && (!strcmp(argv[1], "memcpy") || !strcmp(argv[1], "stream"))) {
+    double seconds = 0.5, chunk = !strcmp(argv[1], "memcpy") ? 65536 : 0, chunks = 0, seed = 1;
+    for (int i = 2; i < argc; i += 2) {
+      const char* a = argv[i];
+      const char* v = i + 1 < argc ? argv[i + 1] : NULL;
+      if (!strcmp(a, "--seconds")) seconds = num_arg(a, v, 0.01, 3600);
+      else if (!strcmp(a, "--chunk")) chunk = num_arg(a, v, 1, MAX_CHUNK);
+      else if (!strcmp(a, "--chunks")) chunks = num_arg(a, v, 0, 1e9);
+      else if (!strcmp(a, "--seed")) seed = num_arg(a, v, 0, 4294967295.0);
       else die_usage("unknown option");
     }
-    return run_memcpy(seconds, (size_t)chunk);
+    if (!strcmp(argv[1], "memcpy")) return run_memcpy(seconds, (size_t)chunk);
+    if (chunk < 1) die_usage("--chunk is required");
+    return run_stream((size_t)chunk, (uint64_t)chunks, (uint32_t)seed);
   }
 
   const char* transport = NULL;
   const char* sink = NULL;
-  double chunk_d = 0, seconds = 1, rate = 0, seed = 1, pipe_bytes = 1 << 20, slots = IPCAST_RING_DEFAULT_SLOTS,
-         slot_bytes = IPCAST_RING_DEFAULT_SLOT_BYTES, msg_bytes = 0;
-  for (int i = 1; i < argc; i++) {
+  ipcast_writer_options opt;
+  ipcast_writer_default_options(&opt);
+  double chunk_d = 0, seconds = 1, rate = 0, seed = 1, batch_d = 0;
+  for (int i = 1; i < argc; i += 2) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) die_usage("an option is missing its value");
-    i++;
     if (!strcmp(a, "--transport")) transport = v;
     else if (!strcmp(a, "--sink")) sink = v;
     else if (!strcmp(a, "--chunk")) chunk_d = num_arg(a, v, 1, MAX_CHUNK);
     else if (!strcmp(a, "--seconds")) seconds = num_arg(a, v, 0.01, 3600);
     else if (!strcmp(a, "--rate")) rate = num_arg(a, v, 1, 1e12);
+    else if (!strcmp(a, "--batch")) batch_d = num_arg(a, v, 1, 65536);
+    else if (!strcmp(a, "--spin-us")) opt.spin_us = (uint32_t)num_arg(a, v, 0, IPCAST_MAX_SPIN_US);
     else if (!strcmp(a, "--seed")) seed = num_arg(a, v, 0, 4294967295.0);
-    else if (!strcmp(a, "--pipe-bytes")) pipe_bytes = num_arg(a, v, 4096, 1 << 30);
-    else if (!strcmp(a, "--slots")) slots = num_arg(a, v, 1, IPCAST_RING_MAX_SLOTS);
-    else if (!strcmp(a, "--slot-bytes")) slot_bytes = num_arg(a, v, IPCAST_RING_MIN_SLOT_BYTES, IPCAST_RING_MAX_SLOT_BYTES);
-    else if (!strcmp(a, "--msg-bytes")) msg_bytes = num_arg(a, v, 64, IPCAST_MSG_MAX_BODY);
+    else if (!strcmp(a, "--pipe-bytes")) opt.pipe_bytes = (int)num_arg(a, v, 4096, 1 << 30);
+    else if (!strcmp(a, "--slots")) opt.slots = (uint32_t)num_arg(a, v, 1, IPCAST_RING_MAX_SLOTS);
+    else if (!strcmp(a, "--slot-bytes")) opt.slot_bytes = (uint32_t)num_arg(a, v, IPCAST_RING_MIN_SLOT_BYTES, IPCAST_RING_MAX_SLOT_BYTES);
+    else if (!strcmp(a, "--msg-bytes")) opt.msg_bytes = (size_t)num_arg(a, v, 64, IPCAST_MSG_MAX_BODY);
     else {
       fprintf(stderr, "ipcast-baseline: unknown option '%s'\n", a);
       die_usage("bad option");
     }
   }
+  ipcast_kind kind;
   if (!transport) die_usage("--transport is required");
-  if (!strcmp(transport, "pipe")) w.kind = T_PIPE;
-  else if (!strcmp(transport, "shm")) w.kind = T_SHM;
-  else if (!strcmp(transport, "msg")) w.kind = T_MSG;
+  if (!strcmp(transport, "pipe")) kind = IPCAST_PIPE;
+  else if (!strcmp(transport, "shm")) kind = IPCAST_SHM;
+  else if (!strcmp(transport, "msg")) kind = IPCAST_MSG;
   else die_usage("--transport must be pipe, shm or msg");
   if (chunk_d < 1) die_usage("--chunk is required");
-  size_t chunk = (size_t)chunk_d;
+  size_t chunk = (size_t)chunk_d, batch = rate > 0 ? 1 : (batch_d >= 1 ? (size_t)batch_d : 1);
 
   char sink_path[PATH_MAX];
-  if (!sink) {
+  if (!sink) {  // beside this program
     ssize_t n = readlink("/proc/self/exe", sink_path, sizeof sink_path - 32);
     if (n < 0) die_usage("--sink is required (cannot read /proc/self/exe)");
     sink_path[n] = '\0';
@@ -405,189 +240,133 @@ int main(int argc, char** argv) {
     strcpy(slash ? slash + 1 : sink_path, "ipcast-sink");
     sink = sink_path;
   }
-
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop;  // no SA_RESTART: blocking calls return EINTR
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  sa.sa_handler = on_child;
-  sigaction(SIGCHLD, &sa, NULL);
-  sa.sa_handler = on_alarm;
-  sigaction(SIGALRM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  // The payload stream.
-  w.pool_chunks = chunk >= POOL_BYTES ? 1 : POOL_BYTES / chunk;
-  size_t pool_bytes = chunk > POOL_BYTES ? chunk : POOL_BYTES;
-  uint8_t* pool = malloc(pool_bytes);
-  if (!pool) return EXIT_RUNTIME;
-  fill_stream(pool, pool_bytes, (uint32_t)seed);
-
-  // Create the transport.
-  int r = 0;
-  char info[256] = "";
-  if (w.kind == T_PIPE) {
-    r = ipcast_pipe_create(w.fds, (int)pipe_bytes, &w.capacity);
-    if (r == 0) fcntl(w.fds[1], F_SETFL, fcntl(w.fds[1], F_GETFL) & ~O_NONBLOCK);  // C blocks in write(2)
-    snprintf(info, sizeof info, "{\"capacity\":%d}", w.capacity);
-  } else if (w.kind == T_SHM) {
-    r = ipcast_ring_create(&w.ring, (uint32_t)slots, (uint32_t)slot_bytes);
-    snprintf(info, sizeof info, "{\"slots\":%u,\"slotBytes\":%u}", w.ring.slot_count, w.ring.slot_bytes);
-  } else {
-    ipcast_msg_read_limits(&w.limits);
-    r = ipcast_msg_create();
-    if (r >= 0) {
-      w.qid = r;
-      r = 0;
-      w.qbytes = ipcast_msg_qbytes(w.qid);
-      w.body_max = ipcast_msg_body_bytes(&w.limits, w.qbytes, msg_bytes > 0 ? (size_t)msg_bytes : 0);
-      w.stage = malloc(sizeof(long) + w.body_max);
-      if (!w.stage) r = -ENOMEM;
-    }
+  uint64_t per = ipcast_stream_pool_chunks(chunk);
+  uint8_t* pool = make_pool(chunk, (uint32_t)seed);
+  if (!pool) return IPCAST_EXIT_RUNTIME;
+  double cpu0 = cpu_seconds(RUSAGE_SELF);
+  int r = ipcast_writer_open(&w, kind, &opt);
+  if (r < 0) {
+    fprintf(stderr, "ipcast-baseline: cannot create the %s transport: %s failed: %s\n", transport, w.last_op, strerror(-r));
+    ipcast_writer_free(&w);
+    return IPCAST_EXIT_RUNTIME;
+  }
+  char info[256];
+  if (kind == IPCAST_PIPE) snprintf(info, sizeof info, "{\"capacity\":%d}", w.capacity);
+  else if (kind == IPCAST_SHM) snprintf(info, sizeof info, "{\"slots\":%u,\"slotBytes\":%u}", w.ring.slot_count, w.ring.slot_bytes);
+  else
     snprintf(info, sizeof info, "{\"msgmax\":%ld,\"msgmnb\":%ld,\"qbytes\":%ld,\"msgBody\":%zu}", w.limits.msgmax, w.limits.msgmnb,
              w.qbytes, w.body_max);
-  }
-  if (r < 0) {
-    fprintf(stderr, "ipcast-baseline: cannot create the %s transport: %s\n", transport, strerror(-r));
-    remove_objects();
-    return EXIT_RUNTIME;
-  }
 
-  // Fork the reader: ipcast-sink, reports on fd 3 (a pipe back to us).
+  // The reader: ipcast-sink, reports on fd 3 (a pipe back to us).
   int rep[2];
-  if (pipe2(rep, O_CLOEXEC) < 0) {
-    remove_objects();
-    return EXIT_RUNTIME;
-  }
   char ids[2][32], parent[32];
-  snprintf(parent, sizeof parent, "%d", (int)getpid());
   char* args[16];
   int na = 0;
+  snprintf(parent, sizeof parent, "%d", (int)getpid());
   args[na++] = (char*)sink;
-  if (w.kind == T_PIPE) {
+  if (kind == IPCAST_PIPE) {
     args[na++] = "--pipe";
-  } else if (w.kind == T_SHM) {
+  } else if (kind == IPCAST_SHM) {
     snprintf(ids[0], sizeof ids[0], "%d", w.ring.shm_id);
     snprintf(ids[1], sizeof ids[1], "%d", w.ring.sem_id);
-    args[na++] = "--shm";
-    args[na++] = ids[0];
-    args[na++] = "--sem";
-    args[na++] = ids[1];
+    args[na++] = "--shm", args[na++] = ids[0], args[na++] = "--sem", args[na++] = ids[1];
   } else {
     snprintf(ids[0], sizeof ids[0], "%d", w.qid);
-    args[na++] = "--msg";
-    args[na++] = ids[0];
+    args[na++] = "--msg", args[na++] = ids[0];
   }
-  args[na++] = "--parent";
-  args[na++] = parent;
-  args[na++] = "--report-ms";
-  args[na++] = "3600000";
+  args[na++] = "--parent", args[na++] = parent, args[na++] = "--report-ms", args[na++] = "3600000";
   args[na] = NULL;
-  pid_t pid = fork();
-  if (pid < 0) {
-    remove_objects();
-    return EXIT_RUNTIME;
+  if (pipe2(rep, O_CLOEXEC) < 0) {
+    ipcast_writer_free(&w);
+    return IPCAST_EXIT_RUNTIME;
   }
-  if (pid == 0) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    if (w.kind == T_PIPE) {
-      if (dup2(w.fds[0], 0) < 0) _exit(127);
-    } else {
-      int devnull = open("/dev/null", O_RDONLY);
-      if (devnull >= 0) dup2(devnull, 0);
-    }
-    if (dup2(rep[1], 3) < 0) _exit(127);  // dup2 clears close-on-exec on fd 3
-    execv(sink, args);
-    fprintf(stderr, "ipcast-baseline: cannot run %s: %s\n", sink, strerror(errno));
-    _exit(127);
-  }
-  w.child = pid;
+  sa.sa_handler = on_child;
+  sigaction(SIGCHLD, &sa, NULL);
+  ipcast_spawn_options so = {kind == IPCAST_PIPE ? w.fds[0] : -1, rep[1], 0};
+  pid_t child = ipcast_spawn(args, &so);
   close(rep[1]);
-  if (w.kind == T_PIPE) close(w.fds[0]);
+  if (kind == IPCAST_PIPE) close(w.fds[0]);
+  if (child < 0) {
+    fprintf(stderr, "ipcast-baseline: fork failed: %s\n", strerror((int)-child));
+    ipcast_writer_free(&w);
+    return IPCAST_EXIT_RUNTIME;
+  }
 
-  char line[8192];
-  int code = EXIT_OK;
+  char line[8192], final_line[8192] = "";
+  int code = IPCAST_EXIT_OK, werr = 0;
   if (read_line(rep[0], line, sizeof line, 10000) <= 0 || !strstr(line, "\"ready\"")) {
     fprintf(stderr, "ipcast-baseline: %s did not report ready\n", sink);
-    code = g_stop ? EXIT_STOPPED : EXIT_RUNTIME;
+    code = g_stop ? IPCAST_EXIT_STOPPED : IPCAST_EXIT_RUNTIME;
   }
-
-  // Wake blocking calls every 100 ms so a stop or a dead sink is noticed.
-  struct itimerval it = {{0, 100000}, {0, 100000}};
-  setitimer(ITIMER_REAL, &it, NULL);
-
-  uint64_t chunks = 0, t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
-  int batch = rate > 0 ? 1 : RECS_PER_WRITEV;
+  uint64_t chunks = 0, t0 = ipcast_mono_ns(), end = t0 + (uint64_t)(seconds * 1e9);
   double interval_ns = rate > 0 ? (double)chunk * 8.0 * 1e9 / rate : 0;
-  while (code == EXIT_OK) {
+  uint64_t total = rate > 0 ? (uint64_t)((seconds * 1e9 + interval_ns - 1) / interval_ns) : 0;
+  while (code == IPCAST_EXIT_OK && !werr) {
+    uint64_t now = ipcast_mono_ns();
+    size_t n = batch;
     if (rate > 0) {
+      if (chunks >= total) break;
       uint64_t due = t0 + (uint64_t)((double)chunks * interval_ns);
-      if (due >= end) break;
-      struct timespec ts = {(time_t)(due / 1000000000ull), (long)(due % 1000000000ull)};
-      int e = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-      if (e == EINTR && should_abort()) code = EXIT_STOPPED;
-      if (e == EINTR) continue;
-    } else if (now_ns() >= end) {
+      if (due > now) {
+        struct timespec ts = {(time_t)(due / 1000000000ull), (long)(due % 1000000000ull)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        continue;
+      }
+      uint64_t due_by_now = (uint64_t)((double)(now - t0) / interval_ns) + 1;  // everything due by now
+      n = (size_t)((due_by_now < total ? due_by_now : total) - chunks);
+    } else if (now >= end) {
       break;
     }
-    if (put_records(pool, chunk, chunks, batch, 0) < 0 || (rate > 0 && flush(0) < 0)) {
-      code = g_stop ? EXIT_STOPPED : EXIT_RUNTIME;
-      break;
-    }
-    chunks += (uint64_t)batch;
+    werr = write_chunks(pool, chunk, per, chunks, n, 0);
+    if (!werr) chunks += n;
   }
-  if (code == EXIT_OK && (put_records(pool, chunk, chunks, 0, 1) < 0 || flush(1) < 0)) code = g_stop ? EXIT_STOPPED : EXIT_RUNTIME;
-  if (code == EXIT_OK && w.kind == T_PIPE) remove_objects();  // EOF after the EOS record
-
-  // Wait for the sink (it exits after the EOS record); on a stop, end it first.
-  if (code != EXIT_OK) {
-    remove_objects();
-    if (w.child > 0) kill(w.child, SIGTERM);
+  if (code == IPCAST_EXIT_OK && !werr) werr = write_chunks(pool, chunk, per, chunks, 0, 1);
+  if (werr) code = g_stop ? IPCAST_EXIT_STOPPED : IPCAST_EXIT_RUNTIME;
+  if (werr && code == IPCAST_EXIT_RUNTIME)
+    fprintf(stderr, "ipcast-baseline: %s failed: %s\n", w.last_op, strerror(-werr));
+  ipcast_writer_release(&w);  // pipe: EOF after the EOS record
+  if (code != IPCAST_EXIT_OK) {
+    ipcast_writer_close(&w);
+    kill(child, SIGTERM);
   }
   int status = 0;
-  if (w.child > 0) {
-    for (;;) {
-      pid_t p = waitpid(w.child, &status, 0);
-      if (p == w.child) break;
-      if (p < 0 && errno != EINTR) break;
-      if (g_stop && code == EXIT_OK) {
-        code = EXIT_STOPPED;
-        remove_objects();
-        kill(w.child, SIGTERM);
-      }
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    if (g_stop && code == IPCAST_EXIT_OK) {
+      code = IPCAST_EXIT_STOPPED;
+      ipcast_writer_close(&w);
+      kill(child, SIGTERM);
     }
-  } else if (w.child < -1) {
-    status = -(w.child + 1);
   }
-  uint64_t t1 = now_ns();
-  struct itimerval off = {{0, 0}, {0, 0}};
-  setitimer(ITIMER_REAL, &off, NULL);
-  remove_objects();
-
-  // The sink's final report is the last line on the report pipe.
-  char final_line[8192] = "";
-  for (;;) {
-    int n = read_line(rep[0], line, sizeof line, 2000);
-    if (n <= 0) break;
+  uint64_t t1 = ipcast_mono_ns();
+  double writer_cpu = cpu_seconds(RUSAGE_SELF) - cpu0;
+  ipcast_writer_stats ws;
+  ipcast_writer_get_stats(&w, &ws);
+  ipcast_writer_free(&w);
+  while (read_line(rep[0], line, sizeof line, 2000) > 0) {  // the final report is the last line
     if (strstr(line, "\"final\"")) snprintf(final_line, sizeof final_line, "%s", line);
   }
   int sink_exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  double reader_cpu = final_line[0] ? json_num(final_line, "cpuSeconds") : -1;
   double sink_bytes = final_line[0] ? json_num(final_line, "bytes") : -1;
   double sink_chunks = final_line[0] ? json_num(final_line, "chunks") : -1;
-  int verified = code == EXIT_OK && sink_exit == 0 && sink_bytes == (double)(chunks * chunk) && sink_chunks == (double)chunks;
+  int verified = code == IPCAST_EXIT_OK && sink_exit == 0 && sink_bytes == (double)(chunks * chunk) && sink_chunks == (double)chunks;
   double secs = (double)(t1 - t0) / 1e9;
-  if (w.failed_op && code == EXIT_RUNTIME)
-    fprintf(stderr, "ipcast-baseline: %s failed: %s\n", w.failed_op, strerror(w.failed_errno));
-  printf("{\"transport\":\"%s\",\"chunkBytes\":%zu,\"mode\":\"%s\",\"bytes\":%" PRIu64 ",\"chunks\":%" PRIu64
-         ",\"seconds\":%.6f,\"bytesPerSecond\":%.0f,\"verified\":%s,\"sinkExit\":%d,\"info\":%s,\"sink\":%s}\n",
-         kind_name[w.kind], chunk, rate > 0 ? "paced" : "max", chunks * chunk, chunks, secs, (double)(chunks * chunk) / secs,
-         verified ? "true" : "false", sink_exit, info, final_line[0] ? final_line : "null");
+  printf("{\"transport\":\"%s\",\"chunkBytes\":%zu,\"mode\":\"%s\",\"batch\":%zu,\"spinUs\":%" PRIu64 ",\"bytes\":%" PRIu64
+         ",\"chunks\":%" PRIu64 ",\"seconds\":%.6f,\"bytesPerSecond\":%.0f,\"writerCpuSeconds\":%.6f,\"readerCpuSeconds\":%.6f"
+         ",\"verified\":%s,\"sinkExit\":%d,\"writer\":{\"waits\":%" PRIu64 ",\"waitNs\":%" PRIu64 ",\"spins\":%" PRIu64
+         ",\"spinWins\":%" PRIu64 ",\"spinNs\":%" PRIu64 "},\"info\":%s,\"sink\":%s}\n",
+         transport, chunk, rate > 0 ? "paced" : "max", batch, w.spin_ns / 1000, chunks * chunk, chunks, secs,
+         (double)(chunks * chunk) / secs, writer_cpu, reader_cpu, verified ? "true" : "false", sink_exit, ws.waits, ws.wait_ns,
+         ws.spins, ws.spin_wins, ws.spin_ns, info, final_line[0] ? final_line : "null");
   fflush(stdout);
   free(pool);
-  free(w.stage);
-  if (code != EXIT_OK) return code;
-  return verified ? EXIT_OK : EXIT_VERIFY;
+  if (code != IPCAST_EXIT_OK) return code;
+  return verified ? IPCAST_EXIT_OK : IPCAST_EXIT_VERIFY;
 }

@@ -46,6 +46,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -53,10 +54,10 @@
 #include <unistd.h>
 
 #include "crc32c.h"
-#include "ipc_record.h"
-#include "msg_queue.h"
-#include "sem.h"
-#include "shm_ring.h"
+#include "engine/record.h"
+#include "engine/msg_queue.h"
+#include "engine/sem.h"
+#include "engine/shm_ring.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_VERIFY = 3, EXIT_DECODER = 4, EXIT_NO_EOS = 5, EXIT_PARENT_DIED = 6 };
 enum { MODE_NONE, MODE_PIPE, MODE_SHM, MODE_MSG, MODE_WRAP };
@@ -244,6 +245,10 @@ static void report(const char* type, int exit_code) {
     appendf(out, cap, &len, ",\"epipe\":%" PRIu64 "}", st.epipe);
   }
   if (strcmp(type, "final") == 0) {
+    struct rusage ru;  // the reader's own CPU time (user + system), for the bench's CPU per byte
+    getrusage(RUSAGE_SELF, &ru);
+    appendf(out, cap, &len, ",\"cpuSeconds\":%.6f", (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                                                          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
     appendf(out, cap, &len, ",\"exitCode\":%d", exit_code);
     if (st.error) {
       appendf(out, cap, &len, ",\"error\":\"");

@@ -22,6 +22,7 @@
 //   [offset in data, length, status (0 ok or not decoded, else ipcast_reason), kind, channel,
 //    sequence, timestampUs, flags, checksum, 0]
 #include "udp_binding.h"
+#include "napi_errors.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,16 +43,6 @@ namespace {
 
 constexpr int META_STRIDE = 10;
 constexpr int MAX_BATCHES_PER_WAKE = 16;
-
-Napi::Error ErrnoError(Napi::Env env, const char* syscall, int err, const std::string& address = "", int port = -1) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + " failed: " + strerror(err));
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("errno", Napi::Number::New(env, -err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  if (!address.empty()) e.Set("address", Napi::String::New(env, address));
-  if (port >= 0) e.Set("port", Napi::Number::New(env, port));
-  return e;
-}
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (info.Length() <= i || !info[i].IsString()) {

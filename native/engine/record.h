@@ -16,7 +16,7 @@
 //
 // Records form a byte stream: in a pipe they follow each other, in the shm ring they are
 // packed into (and split across) slots, in the message queue into (and across) messages.
-// The same incremental parser (ipcast_record_parser in sink.c) reads all three.
+// The same incremental parser (engine/reader.c) reads all three.
 #ifndef IPCAST_IPC_RECORD_H
 #define IPCAST_IPC_RECORD_H
 

@@ -8,7 +8,7 @@
 //   4096   slot 0: { u32 used, u32 seq, u64 reserved } + slot_bytes of data
 //   ...    slot i at 4096 + i * slot_stride (stride = 16 + slot_bytes rounded up to 64)
 //
-// The data carried by the slots is the record byte stream of ipc_record.h: records are
+// The data carried by the slots is the record byte stream of record.h: records are
 // packed back to back, a record may start in one slot and end in a later one (a chunk
 // larger than a slot is split; small chunks share a slot). The reader concatenates the
 // `used` bytes of the slots in order and parses records out of that stream.

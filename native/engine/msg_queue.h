@@ -1,5 +1,5 @@
 // The System V message queue transport. Messages carry pieces of the record byte stream
-// of ipc_record.h: mtype DATA for records, mtype EOS for the message that holds the final
+// of record.h: mtype DATA for records, mtype EOS for the message that holds the final
 // end-of-stream record. A message body is at most msgmax bytes (/proc/sys/kernel/msgmax,
 // typically 8192); the queue holds at most msg_qbytes (default msgmnb, typically 16384).
 // Records larger than a message are split across messages; small records share one.
