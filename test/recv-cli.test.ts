@@ -29,11 +29,22 @@ describe('recv: bad input gives one line and the right exit code', () => {
     [['recv', 'udp://@:5004', '--exec', "echo 'unterminated"], 2, /unterminated ' quote/],
     [['recv', 'udp://@239.255.0.9:5004?iface=10.254.254.254'], 2, /interface address 10\.254\.254\.254 is not on this machine/],
     [['recv', 'udp://@:5004', '--channel', '0'], 2, /--channel must be 1\.\.65535/],
+    [['recv', 'udp://@:5004', '--spin-us', 'abc'], 2, /--spin-us expects a whole number, got 'abc'/],
+    [['recv', 'udp://@:5004', '--spin-us', '10001'], 2, /--spin-us must be 0\.\.10000, got 10001/],
   ])('%j -> exit %i', async (args, code, message) => {
     const r = await ipcast(args as string[]);
     expect(r.exitCode).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--spin-us takes 0 and 10000: the three children start with it and recv ends cleanly', async () => {
+    for (const spin of ['0', '10000']) {
+      const port = await freePort('udp');
+      const r = await ipcast(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'pipe,shm,msg', '--spin-us', spin, '--idle-timeout', '0.3', '--exit-on-eos']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/transports pipe,shm,msg/);
+    }
   });
 
   it('a port in use -> exit 1', async () => {

@@ -3,6 +3,7 @@ import { UsageError } from '../shared/errors.js';
 import { splitShellWords } from '../shared/shell-words.js';
 import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
 import { runReceiver } from '../receiver/run.js';
+import { MAX_SPIN_US } from '../transport/index.js';
 import { endpointArgument, type Command } from './command.js';
 
 export const recvCommand: Command = {
@@ -29,6 +30,10 @@ Options:
   --policy P           when that buffer is full: drop-oldest (default) or block (TCP only:
                        stop reading the connection until the decoder catches up)
   --max-restarts N     restarts of a decoder that exits mid-stream (default 5)
+  --spin-us N          wait policy of the writers, 0..10000: a write finding the transport
+                       full retries it until the decoder side has made no room for N µs, then
+                       sleeps until there is room; 0 sleeps at once (default 30, or
+                       IPCAST_WRITE_SPIN_US when set; no spin on a process with one CPU)
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help           this text
 
@@ -43,6 +48,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     buffer: { type: 'string' },
     policy: { type: 'string' },
     'max-restarts': { type: 'string' },
+    'spin-us': { type: 'string' },
     metrics: { type: 'string' },
   },
   run: async (args) => {
@@ -64,6 +70,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
       maxBufferBytes: v.buffer !== undefined ? parseInteger(str(v.buffer)!, '--buffer', 65536, 1 << 30, true) : 8 << 20,
       policy,
       maxRestarts: v['max-restarts'] !== undefined ? parseInteger(str(v['max-restarts'])!, '--max-restarts', 0, 1000) : 5,
+      ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
       ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
     });
   },

@@ -9,12 +9,18 @@ import type { FeedableChild } from './child-feeder.js';
 
 export interface DecoderChildOptions {
   decoder?: string[];
+  /** The writer's wait policy (µs); default: startTransportChild's (DEFAULT_WRITE_SPIN_US). */
+  spinUs?: number;
   stats: TransportStats;
   log(message: string): void;
 }
 
 export async function startDecoderChild(kind: TransportKind, o: DecoderChildOptions): Promise<FeedableChild> {
-  const child = await startTransportChild(kind, { ...(o.decoder ? { decoder: o.decoder } : {}), stdout: 'inherit' });
+  const child = await startTransportChild(kind, {
+    ...(o.decoder ? { decoder: o.decoder } : {}),
+    ...(o.spinUs !== undefined ? { writeSpinUs: o.spinUs } : {}),
+    stdout: 'inherit',
+  });
   // Each child reports totals since it started; keep what earlier (restarted) children verified.
   const base = { chunks: o.stats.sinkChunks, bytes: o.stats.sinkBytes, gaps: o.stats.sinkGaps, checksumErrors: o.stats.sinkChecksumErrors };
   const hand = snapshotHistogram(o.stats.handOffLatency);

@@ -23,6 +23,8 @@ export interface RunReceiverOptions {
   maxBufferBytes: number;
   policy: SlowChildPolicy;
   maxRestarts: number;
+  /** The writers' wait policy (µs, 0..10000); default DEFAULT_WRITE_SPIN_US (src/transport/child.ts). */
+  spinUs?: number;
   metrics?: { host: string; port: number };
   stats?: ReceiverStats;
   log?: (message: string) => void;
@@ -49,7 +51,13 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     policy: o.policy,
     maxRestarts: o.maxRestarts,
     stats,
-    startChild: (kind) => startDecoderChild(kind, { ...(o.decoder ? { decoder: o.decoder } : {}), stats: stats.transports[kind]!, log }),
+    startChild: (kind) =>
+      startDecoderChild(kind, {
+        ...(o.decoder ? { decoder: o.decoder } : {}),
+        ...(o.spinUs !== undefined ? { spinUs: o.spinUs } : {}),
+        stats: stats.transports[kind]!,
+        log,
+      }),
     log,
   });
   await receiver.start();

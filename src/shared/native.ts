@@ -30,6 +30,8 @@ export interface NativeDecoded {
 export interface NativeIpcInfo {
   kind: 'pipe' | 'shm' | 'msg';
   framed: boolean;
+  /** The wait policy in force: µs a full transport is retried before the writer waits (0 on one CPU). */
+  spinUs?: number;
   /** pipe: both ends (O_CLOEXEC; the write end O_NONBLOCK) and the capacity F_GETPIPE_SZ gave. */
   readFd?: number;
   writeFd?: number;
@@ -56,6 +58,10 @@ export interface NativeIpcStats {
   nextSeq: number;
   busy: boolean;
   closed: boolean;
+  /** Writes that found the transport full and spun; of those, how many the spin finished; time spun. */
+  spins?: number;
+  spinWins?: number;
+  spinNs?: number;
   slotsPosted?: number;
 }
 

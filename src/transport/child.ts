@@ -82,7 +82,9 @@ export interface TransportOptions {
   pipeBytes?: number;
   /** Message body size (default and maximum: msgmax, capped at msg_qbytes). */
   msgBytes?: number;
-  /** How long a write retries a full transport on the main thread before waiting on a worker (µs, 0..10000). */
+  /** The wait policy (µs, 0..10000): how long a write retries a full transport on the main thread,
+   *  as long as the reader makes room, before the writer's own thread waits. Default
+   *  DEFAULT_WRITE_SPIN_US. The engine turns it off on a process limited to one CPU. */
   writeSpinUs?: number;
   /** Test option: the sink sleeps this long after every record (a slow reader). */
   slowUs?: number;
@@ -95,14 +97,19 @@ export interface TransportOptions {
 }
 
 const KILL_GRACE_MS = 2000;
-/** A full transport is retried on the main thread while the reader makes room at least this
- *  often (µs) before a worker thread waits (docs/benchmarks.md). IPCAST_WRITE_SPIN_US overrides. */
-const DEFAULT_WRITE_SPIN_US = envNumber('IPCAST_WRITE_SPIN_US') ?? 30;
+/** The engine's default spin (native/engine/writer.h IPCAST_DEFAULT_SPIN_US) and its range. */
+const ENGINE_SPIN_US = 30;
+export const MAX_SPIN_US = 10_000;
+/** writeSpinUs when no option gives one: a full transport is retried on the main thread while
+ *  the reader makes room at least this often (µs) before the writer's thread waits
+ *  (docs/transports.md). The environment variable IPCAST_WRITE_SPIN_US (an integer 0..10000)
+ *  overrides the engine's 30; `ipcast recv` and `ipcast bench` use this unless given --spin-us. */
+export const DEFAULT_WRITE_SPIN_US = envInteger('IPCAST_WRITE_SPIN_US', 0, MAX_SPIN_US) ?? ENGINE_SPIN_US;
 
-function envNumber(name: string): number | undefined {
+function envInteger(name: string, min: number, max: number): number | undefined {
   const v = process.env[name];
-  const n = v === undefined || v === '' ? NaN : Number(v);
-  return Number.isFinite(n) && n >= 0 && n <= 10_000 ? n : undefined;
+  const n = v === undefined || !/^\d+$/.test(v) ? NaN : Number(v);
+  return n >= min && n <= max ? n : undefined;
 }
 
 function positiveInt(name: string, v: number | undefined, min: number, max: number): void {
@@ -121,7 +128,7 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
   positiveInt('pipeBytes', opts.pipeBytes, 4096, 1 << 30);
   positiveInt('msgBytes', opts.msgBytes, 64, 1 << 20);
   positiveInt('slowUs', opts.slowUs, 0, 10_000_000);
-  positiveInt('writeSpinUs', opts.writeSpinUs, 0, 10_000);
+  positiveInt('writeSpinUs', opts.writeSpinUs, 0, MAX_SPIN_US);
   positiveInt('reportMs', opts.reportMs, 10, 3_600_000);
   if (opts.decoder && opts.decoder.length === 0) throw new UsageError('the decoder command is empty', 'ERR_TRANSPORT_OPTION');
 

@@ -1,5 +1,7 @@
 export {
   startTransportChild,
+  DEFAULT_WRITE_SPIN_US,
+  MAX_SPIN_US,
   TRANSPORT_KINDS,
   type HandOffMeta,
   type TransportChild,

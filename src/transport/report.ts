@@ -30,6 +30,8 @@ export interface SinkReport {
   ring?: { slots: number; slotBytes: number };
   pipe?: { capacity: number };
   decoder?: { pid: number; exitCode: number | null; signal: number | null; epipe: number };
+  /** final only: the sink's own CPU time, user + system seconds (getrusage RUSAGE_SELF). */
+  cpuSeconds?: number;
   /** final only */
   exitCode?: number;
   error?: string;
