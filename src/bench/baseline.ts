@@ -1,25 +1,30 @@
 /**
- * The plain-C side: native/baseline.c (ipcast-baseline) drives the same transport with the
- * same records into the same ipcast-sink, and measures memcpy bandwidth.
+ * The plain-C side: native/baseline.c (ipcast-baseline) drives the same writer engine
+ * (native/engine/writer.c) with the same records, batch and spin into the same ipcast-sink,
+ * and measures memcpy bandwidth.
  */
 import { spawn } from 'node:child_process';
 
 import { RuntimeError } from '../shared/errors.js';
 import { nativeExecutable } from '../shared/native.js';
-import type { TransportKind } from '../transport/index.js';
+import { DEFAULT_WRITE_SPIN_US, type TransportKind } from '../transport/index.js';
+import { batchFor } from './node-run.js';
 import type { BenchMode, RunResult } from './types.js';
-
-/** native/baseline.c RECS_PER_WRITEV: records per writev (pipe), as C would batch them. */
-export const BASELINE_RECORDS_PER_CALL = 32;
 
 interface BaselineLine {
   transport: TransportKind;
   chunkBytes: number;
   mode: BenchMode;
+  batch: number;
+  spinUs: number;
   bytes: number;
   chunks: number;
   seconds: number;
   bytesPerSecond: number;
+  /** getrusage(RUSAGE_SELF) from before the transport is opened until the sink has exited. */
+  writerCpuSeconds: number;
+  /** The sink's final report's cpuSeconds; -1 without one. */
+  readerCpuSeconds: number;
   verified: boolean;
   sinkExit: number;
   info: { msgmax?: number; msgmnb?: number; qbytes?: number };
@@ -51,13 +56,25 @@ function runBaselineProgram<T>(args: string[], signal?: AbortSignal): Promise<{ 
   });
 }
 
-export async function runBaseline(
-  o: { transport: TransportKind; chunkBytes: number; mode: BenchMode; seconds: number; rate: number },
-  signal?: AbortSignal,
-): Promise<RunResult> {
+export interface BaselineRunOptions {
+  transport: TransportKind;
+  chunkBytes: number;
+  mode: BenchMode;
+  seconds: number;
+  /** bits per second, paced mode */
+  rate: number;
+  /** The writer's wait policy (µs); default DEFAULT_WRITE_SPIN_US, as the Node run. */
+  spinUs?: number;
+}
+
+export async function runBaseline(o: BaselineRunOptions, signal?: AbortSignal): Promise<RunResult> {
   const args = ['--transport', o.transport, '--chunk', String(o.chunkBytes), '--seconds', String(o.seconds)];
   args.push('--sink', nativeExecutable('ipcast-sink'));
+  // the Node run's batch at full speed; paced, both write every chunk due by now in one call
   if (o.mode === 'paced') args.push('--rate', String(o.rate));
+  else args.push('--batch', String(batchFor(o.chunkBytes)));
+  // the Node writer's default when not given (IPCAST_WRITE_SPIN_US may change it), not the engine's
+  args.push('--spin-us', String(o.spinUs ?? DEFAULT_WRITE_SPIN_US));
   const { line, code, stderr } = await runBaselineProgram<BaselineLine>(args, signal);
   if (!line) {
     throw new RuntimeError(`ipcast-baseline ${args.join(' ')} failed (exit ${code})${stderr ? `: ${stderr}` : ''}`, 'ERR_BENCH_BASELINE');
@@ -75,7 +92,10 @@ export async function runBaseline(
     latencyP99Us: line.sink?.handoff?.p99Us ?? NaN,
     verified: line.verified,
     ...(problem ? { problem } : {}),
-    batch: o.mode === 'max' ? BASELINE_RECORDS_PER_CALL : 1,
+    batch: line.batch,
+    spinUs: line.spinUs,
+    writerCpuSeconds: line.writerCpuSeconds >= 0 ? line.writerCpuSeconds : NaN,
+    readerCpuSeconds: line.readerCpuSeconds >= 0 ? line.readerCpuSeconds : NaN,
     ...(o.transport === 'msg'
       ? { kernel: { msgmax: line.info.msgmax ?? -1, msgmnb: line.info.msgmnb ?? -1, msgQbytes: line.info.qbytes ?? -1 } }
       : {}),

@@ -12,6 +12,8 @@ import type { BenchMode, RunResult } from './types.js';
 /** About this many payload bytes per native call at full speed (at most 256 chunks). */
 export const BATCH_BYTES = Number(process.env.IPCAST_BENCH_BATCH_BYTES ?? 256 * 1024);
 
+/** Chunks per engine write call at full speed, for both writers (src/bench/baseline.ts passes
+ *  it to ipcast-baseline as --batch). */
 export function batchFor(chunkBytes: number): number {
   return Math.max(1, Math.min(256, Math.floor(BATCH_BYTES / chunkBytes)));
 }
@@ -23,6 +25,8 @@ export interface NodeRunOptions {
   seconds: number;
   /** bits per second, paced mode */
   rate: number;
+  /** The writer's wait policy (µs); default: startTransportChild's (DEFAULT_WRITE_SPIN_US). */
+  spinUs?: number;
   stream?: ChunkStream;
   signal?: AbortSignal;
   /** Called about every 200 ms with the payload bytes written so far. */
@@ -31,7 +35,16 @@ export interface NodeRunOptions {
 
 export async function runNode(o: NodeRunOptions): Promise<RunResult> {
   const stream = o.stream ?? new ChunkStream(o.chunkBytes);
-  const child = await startTransportChild(o.transport, { stdout: 'ignore', reportMs: 1000 });
+  // The writer's CPU time spans what ipcast-baseline's getrusage(RUSAGE_SELF) spans: from before
+  // the transport is opened (and the sink started, and its ready line awaited) until the sink has
+  // exited after the end of stream; the stream's pool is made before, on both sides. It is the
+  // whole process (all threads: the writer's wait thread, the event loop, GC), as in C.
+  const cpu0 = process.cpuUsage();
+  const child = await startTransportChild(o.transport, {
+    stdout: 'ignore',
+    reportMs: 1000,
+    ...(o.spinUs !== undefined ? { writeSpinUs: o.spinUs } : {}),
+  });
   const abort = () => void child.close();
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
@@ -72,7 +85,8 @@ export async function runNode(o: NodeRunOptions): Promise<RunResult> {
     await child.end();
     const seconds = (performance.now() - t0) / 1000;
     const exit = await child.exited;
-    return summarize(o, child, chunks, batch, seconds, exit.code, exit.report);
+    const cpu = process.cpuUsage(cpu0);
+    return summarize(o, child, chunks, batch, seconds, (cpu.user + cpu.system) / 1e6, exit.code, exit.report);
   } finally {
     o.signal?.removeEventListener('abort', abort);
     await child.close();
@@ -85,6 +99,7 @@ function summarize(
   chunks: number,
   batch: number,
   seconds: number,
+  writerCpuSeconds: number,
   code: number | null,
   report: Awaited<TransportChild['exited']>['report'],
 ): RunResult {
@@ -113,6 +128,9 @@ function summarize(
     verified: problems.length === 0,
     ...(problems.length ? { problem: problems.join('; ') } : {}),
     batch,
+    spinUs: info.spinUs ?? NaN,
+    writerCpuSeconds,
+    readerCpuSeconds: report?.cpuSeconds ?? NaN,
     ...(o.transport === 'msg' ? { kernel: { msgmax: info.msgmax ?? -1, msgmnb: info.msgmnb ?? -1, msgQbytes: info.qbytes ?? -1 } } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { formatTable, renderChart, runBench } from '../bench/index.js';
 import { parseInteger, parseRate, parseSeconds, str } from '../shared/args.js';
 import { RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
-import { TRANSPORT_KINDS, type TransportKind } from '../transport/index.js';
+import { DEFAULT_WRITE_SPIN_US, MAX_SPIN_US, TRANSPORT_KINDS, type TransportKind } from '../transport/index.js';
 import type { Command } from './command.js';
 
 export const benchCommand: Command = {
@@ -15,9 +15,11 @@ export const benchCommand: Command = {
 For each transport and chunk size, Node (the addon, batching chunks per call) pushes a
 pseudo-random record stream into ipcast-sink, which verifies every record (sequence and
 CRC-32C, counts): at full speed for --seconds, then paced at --rate for hand-off latency.
-The plain-C baseline (ipcast-baseline) drives the same transport with the same records into
-the same sink in the same run; memcpy bandwidth is measured once. Prints a table on stdout
-and progress on stderr; nothing is left in ipcs, also after Ctrl-C.
+The plain-C baseline (ipcast-baseline) drives the same writer engine with the same records,
+batch and spin into the same sink in the same run, so the ratio is what Node and N-API cost;
+which of the two goes first alternates run by run. Each run's CPU time (writer and sink) is
+measured; a ratio above 1.10 is marked suspect. memcpy bandwidth is measured once. Prints a
+table on stdout and progress on stderr; nothing is left in ipcs, also after Ctrl-C.
 
 Options:
   --transports LIST   pipe,shm,msg (default all three)
@@ -25,6 +27,10 @@ Options:
   --seconds N         seconds per run (default 3); each size runs 4 times per transport
   --rate R            paced rate for the latency runs (default 8M)
   --repeat N          runs per case, Node and C alternating; the median is shown (default 1)
+  --spin-us N         wait policy of both writers, 0..10000: a write finding the transport
+                      full retries it until the reader has made no room for N µs, then
+                      sleeps until there is room; 0 sleeps at once (default 30, or
+                      IPCAST_WRITE_SPIN_US when set; no spin on a process with one CPU)
   --json FILE         write the results as JSON
   --chart FILE.svg    draw the comparison (SVG)
   -h, --help          this text
@@ -37,6 +43,7 @@ Example:
     seconds: { type: 'string' },
     rate: { type: 'string' },
     repeat: { type: 'string' },
+    'spin-us': { type: 'string' },
     json: { type: 'string' },
     chart: { type: 'string' },
   },
@@ -49,6 +56,7 @@ Example:
     const rate = parseRate(str(values.rate) ?? '8M');
     if (!Number.isFinite(rate)) throw new UsageError("--rate needs a bitrate for the paced runs, not 'max'", 'ERR_BAD_RATE');
     const repeat = values.repeat === undefined ? 1 : parseInteger(str(values.repeat) ?? '', '--repeat', 1, 100);
+    const spinUs = values['spin-us'] === undefined ? DEFAULT_WRITE_SPIN_US : parseInteger(str(values['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US);
     const json = str(values.json);
     const chart = str(values.chart);
     // Find out now, not after minutes of benchmarking, that a result file cannot be written.
@@ -82,7 +90,7 @@ Example:
       }
     };
     try {
-      const report = await runBench({ transports, sizes, seconds, rate, repeat, progress, signal: controller.signal });
+      const report = await runBench({ transports, sizes, seconds, rate, repeat, spinUs, progress, signal: controller.signal });
       if (shown) process.stderr.write('\r\x1b[K');
       process.stdout.write(formatTable(report) + '\n');
       if (json) writeOutput(json, JSON.stringify(report, null, 2) + '\n', '--json');
