@@ -76,6 +76,10 @@ int ipcast_ring_create(ipcast_ring* ring, uint32_t slots, uint32_t slot_bytes) {
     ipcast_sem_remove(semid);
     return -e;
   }
+  // Touch every page now: a page's first touch (allocation and zeroing in the guest, and on a
+  // VM often a fault in the host too) otherwise lands in the hand-off of the first records
+  // through it (paced 64 KiB: p50 278 -> 110 us here, docs/benchmarks.md).
+  memset(base, 0, (size_t)size);
   ring->shm_id = shmid;
   ring->sem_id = semid;
   ring->base = (uint8_t*)base;
@@ -130,6 +134,11 @@ int ipcast_ring_attach(ipcast_ring* ring, int shm_id, int sem_id) {
   }
   ring->base = (uint8_t*)base;
   ring->size = ds.shm_segsz;
+  // Map every page now (the writer has touched them): no minor fault per page in the hand-off.
+  volatile const uint8_t* pages = (volatile const uint8_t*)base;
+  uint8_t sum = 0;
+  for (size_t o = 0; o < ds.shm_segsz; o += 4096) sum ^= pages[o];
+  (void)sum;
   ring->slot_count = copy.slot_count;
   ring->slot_bytes = copy.slot_bytes;
   ring->slot_stride = copy.slot_stride;
