@@ -5,6 +5,7 @@
       "native/engine/msg_queue.c",
       "native/engine/pipe.c",
       "native/engine/prng.c",
+      "native/engine/reader.c",
       "native/engine/sem.c",
       "native/engine/shm_ring.c",
       "native/engine/spawn.c",
