@@ -42,6 +42,7 @@
       "type": "executable",
       "sources": [
         "native/sink.c",
+        "native/sink_report.c",
         "native/crc32c.c",
         "<@(engine_sources)"
       ]

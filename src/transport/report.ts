@@ -37,15 +37,18 @@ export interface SinkReport {
   error?: string;
 }
 
-/** The sink's exit codes (native/sink.c). */
+/**
+ * The sink's exit codes: mirrors native/engine/exit_codes.h (IPCAST_EXIT_*), the one table of
+ * the engine's programs; what each means for the sink is in docs/transports.md.
+ */
 export const SINK_EXIT = {
-  ok: 0,
-  runtime: 1,
-  usage: 2,
-  verifyFailed: 3,
-  decoderFailed: 4,
-  noEndOfStream: 5,
-  parentDied: 6,
+  ok: 0, // IPCAST_EXIT_OK
+  runtime: 1, // IPCAST_EXIT_RUNTIME
+  usage: 2, // IPCAST_EXIT_USAGE
+  verifyFailed: 3, // IPCAST_EXIT_VERIFY
+  decoderFailed: 4, // IPCAST_EXIT_DECODER
+  noEndOfStream: 5, // IPCAST_EXIT_STOPPED: stopped before end of stream
+  parentDied: 6, // IPCAST_EXIT_PARENT_DIED
 } as const;
 
 /** Splits a byte stream into JSON lines; malformed lines are passed to onBad, never thrown. */
