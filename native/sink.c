@@ -20,7 +20,7 @@
 //
 // Exit codes: IPCAST_EXIT_* of engine/exit_codes.h, the one table of the engine's programs
 // (src/transport/report.ts SINK_EXIT mirrors it). What they mean here:
-//   0 OK           end of stream (the EOS record), every record verified, decoder exited 0
+//   0 OK           end of stream (the EOS record; on a pipe, then EOF), all verified, decoder exited 0
 //   1 RUNTIME      cannot attach, a system call failed              2 USAGE  bad command line
 //   3 VERIFY       gaps, reorders, checksum errors, or a malformed record (bad magic/length/flags,
 //                  a slot or message larger than allowed, an unknown message type, data after EOS)
@@ -264,6 +264,11 @@ static int run(void) {
     if (r == IPCAST_READ_CLOSED) return on_closed();
     if (ipcast_reader_done(&rd)) return 0;
     if (r == IPCAST_READ_OK && !g_tick && !g_term) continue;
+    if (rd.st.eos) {  // a pipe after EOS waits for EOF only: a stop ends that wait, the stream is complete
+      report_progress_if_due();
+      if (stop_requested()) return 0;
+      continue;
+    }
     if ((code = check_flags()) != 0) return code;
   }
 }

@@ -101,7 +101,7 @@ int ipcast_reader_verdict(ipcast_reader* r) {
   return IPCAST_EXIT_VERIFY;
 }
 
-int ipcast_reader_done(const ipcast_reader* r) { return r->st.eos; }
+int ipcast_reader_done(const ipcast_reader* r) { return r->st.eos && (r->kind != IPCAST_PIPE || r->eof); }
 
 // ---------------------------------------------------------------- opening
 int ipcast_reader_open_pipe(ipcast_reader* r, int fd) {

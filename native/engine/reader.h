@@ -104,7 +104,9 @@ int ipcast_reader_open_msg(ipcast_reader* r, int qid);
            must complete the end-of-stream record. */
 int ipcast_reader_step(ipcast_reader* r);
 
-/* The stream is complete: the EOS record was read. */
+/* The stream is complete: the EOS record was read and, on a pipe, EOF after it (a pipe's end
+   of stream is EOS + EOF, so bytes after EOS are seen and refused). The shm ring and the queue
+   stay in place after EOS until the sink exits, so for them EOS is the end. */
 int ipcast_reader_done(const ipcast_reader* r);
 
 /* After the stream ended: 0 when every record verified, else IPCAST_EXIT_VERIFY with error
