@@ -31,6 +31,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,11 +52,15 @@
 #include "engine/spawn.h"
 #include "sink_report.h"
 
+/* How long a decoder that is being stopped has after SIGTERM before it gets SIGKILL. */
+#define DECODER_GRACE_MS 2000
+
 enum { MODE_PIPE = IPCAST_PIPE, MODE_SHM = IPCAST_SHM, MODE_MSG = IPCAST_MSG, MODE_NONE, MODE_WRAP };
 
 static volatile sig_atomic_t g_term = 0, g_tick = 0;
 static void on_term(int sig) { (void)sig; g_term = 1; }
 static void on_alarm(int sig) { (void)sig; g_tick = 1; }
+static void on_child(int sig) { (void)sig; }
 
 // ---------------------------------------------------------------- options
 static struct {
@@ -191,24 +196,41 @@ static int start_decoder(void) {
   return 0;
 }
 
-// Closes the decoder's stdin and reaps it (SIGTERM first with abort_it, or once the sink is told
-// to stop or the writer dies meanwhile). Returns 0 or IPCAST_EXIT_DECODER.
+// Closes the decoder's stdin and reaps it. With abort_it, or once the sink is told to stop or
+// the writer dies meanwhile, the decoder gets SIGTERM and, still there DECODER_GRACE_MS later,
+// SIGKILL: a decoder that ignores SIGTERM must not keep the sink (and the System V objects)
+// alive. Returns 0 or IPCAST_EXIT_DECODER.
 static int stop_decoder(int abort_it) {
   if (rep.decoder_pid <= 0) return 0;
   if (out_fd >= 0) close(out_fd);
   out_fd = -1;
-  if (abort_it) kill(rep.decoder_pid, SIGTERM);
-  int status;
-  for (;;) {
-    pid_t r = waitpid(rep.decoder_pid, &status, 0);  // SIGALRM (progress) and SIGTERM interrupt it
-    if (r == rep.decoder_pid) break;
-    if (r < 0 && errno != EINTR) return IPCAST_EXIT_DECODER;
+  // SIGCHLD is blocked except inside ppoll, so the child's exit wakes the wait without a race.
+  struct sigaction sa = {.sa_handler = on_child};
+  sigaction(SIGCHLD, &sa, NULL);
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, &old);
+  const uint64_t slice_ns = 100 * 1000000ull;  // the writer's death is checked between waits
+  uint64_t kill_at = 0;                         // when SIGKILL is due; 0: no SIGTERM sent yet
+  int killed = 0, status = 0;
+  pid_t r;
+  while ((r = waitpid(rep.decoder_pid, &status, WNOHANG)) != rep.decoder_pid) {
+    if (r < 0 && errno != EINTR) break;
     report_progress_if_due();
-    if ((g_term || parent_gone()) && !abort_it) {
-      abort_it = 1;
+    uint64_t now = sink_now_ns(CLOCK_MONOTONIC);
+    if (!kill_at && (abort_it || g_term || parent_gone())) {
+      if (parent_gone()) remove_objects();
       kill(rep.decoder_pid, SIGTERM);
+      kill_at = now + DECODER_GRACE_MS * 1000000ull;
     }
+    if (kill_at && !killed && now >= kill_at) killed = (kill(rep.decoder_pid, SIGKILL), 1);
+    uint64_t wait_ns = kill_at && !killed && kill_at - now < slice_ns ? kill_at - now : slice_ns;
+    struct timespec ts = {(time_t)(wait_ns / 1000000000ull), (long)(wait_ns % 1000000000ull)};
+    ppoll(NULL, 0, &ts, &old);  // SIGCHLD, SIGALRM (progress) and SIGTERM end it early
   }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (r != rep.decoder_pid) return IPCAST_EXIT_DECODER;
   rep.decoder_status = status;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
   if (!rep.error) {

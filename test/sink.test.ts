@@ -4,6 +4,7 @@
  * a final report, never a crash.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { describe, expect, it } from 'vitest';
@@ -120,3 +121,57 @@ describe('ipcast-sink --pipe with crafted records', () => {
   });
 });
 
+/** Is a process (not a zombie) still there? */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('ipcast-sink stops a decoder that ignores SIGTERM', () => {
+  // The decoder ignores SIGTERM and keeps its stdin open (exec'd in place: the pid the sink knows).
+  const stubborn = ['sh', '-c', 'trap "" TERM; exec sleep 30'];
+
+  it.each([
+    ['SIGTERM to the sink', 'term', SINK_EXIT.noEndOfStream],
+    ['a malformed record (abort)', 'malformed', SINK_EXIT.verifyFailed],
+  ] as const)('after %s: SIGKILL after the 2 s grace, the sink exits, the decoder is gone', async (_what, how, exitCode) => {
+    const child = spawn(nativeExecutable('ipcast-sink'), ['--pipe', '--', ...stubborn], { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+    const reports: SinkReport[] = [];
+    const parser = new ReportLineParser((r) => reports.push(r));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => parser.push(d));
+    child.stderr!.resume();
+    child.stdin!.on('error', () => {});
+    const closed = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+    let decoderPid: number | undefined;
+    try {
+      for (let i = 0; i < 200 && !reports.some((r) => r.type === 'ready'); i++) await sleep(25);
+      decoderPid = reports.find((r) => r.type === 'ready')?.decoder?.pid;
+      expect(decoderPid).toBeGreaterThan(0);
+      expect(alive(decoderPid!)).toBe(true);
+      child.stdin!.write(encodeRecord(payload, { sequence: 0 }));
+      await sleep(100);
+      const t0 = Date.now();
+      if (how === 'term') child.kill('SIGTERM');
+      else child.stdin!.write(Buffer.alloc(40, 0xab)); // bad magic
+      const code = await Promise.race([closed, sleep(8000).then(() => 'timeout' as const)]);
+      const ms = Date.now() - t0;
+      expect(code).toBe(exitCode);
+      expect(ms).toBeGreaterThanOrEqual(1500); // SIGTERM first, SIGKILL only after the grace
+      expect(ms).toBeLessThan(6000);
+      const final = reports.find((r) => r.type === 'final');
+      expect(final).toMatchObject({ exitCode, decoder: { pid: decoderPid, exitCode: null, signal: 9 } });
+      expect(alive(decoderPid!)).toBe(false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (decoderPid && alive(decoderPid)) process.kill(decoderPid, 'SIGKILL');
+    }
+  }, 20_000);
+});
