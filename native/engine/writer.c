@@ -190,8 +190,9 @@ static int timed_wait(ipcast_writer* w) {
   return r;
 }
 
-// Runs the batch from the cursor. may_block = 0: returns -EAGAIN when full.
-static int run(ipcast_writer* w, int may_block) {
+// Puts what it can of the batch from the cursor without waiting: 0 when all of it is in
+// and visible, -EAGAIN when the transport is full, -errno.
+static int run(ipcast_writer* w) {
   struct iovec iov[MAX_IOV];
   while (w->rec < w->total) {
     int cnt = gather(w, iov);
@@ -200,18 +201,29 @@ static int run(ipcast_writer* w, int may_block) {
       advance(w, r > 0 ? (size_t)r : 0);
       continue;
     }
-    if (r != -EAGAIN && r != 0) return (int)r;
-    if (!may_block) return -EAGAIN;
-    int f = w->kind == IPCAST_MSG ? 0 : ipcast_writer_flush(w);  // let the reader progress before sleeping
-    if (f < 0 && f != -EAGAIN) return f;
-    if ((f = timed_wait(w)) < 0) return f;
+    return r == 0 ? -EAGAIN : (int)r;
   }
-  for (;;) {
-    int f = ipcast_writer_flush(w);
-    if (f != -EAGAIN) return f;
-    if (!may_block) return -EAGAIN;
-    if ((f = timed_wait(w)) < 0) return f;
+  return ipcast_writer_flush(w);
+}
+
+// Step 2: keeps trying while the reader makes room at least every spin_ns.
+static int run_spinning(ipcast_writer* w) {
+  int r = run(w);
+  if (r != -EAGAIN || w->spin_ns == 0) return r;
+  uint64_t t0 = ipcast_mono_ns(), last = t0, t = t0, progress = w->st.bytes + w->st.records;
+  bump(&w->st.spins, 1);
+  while (r == -EAGAIN && t - last < w->spin_ns) {
+    int s = ipcast_writer_short_wait(w, w->spin_ns - (t - last));
+    r = s < 0 ? s : run(w);
+    t = ipcast_mono_ns();
+    if (w->st.bytes + w->st.records != progress) {
+      progress = w->st.bytes + w->st.records;
+      last = t;
+    }
   }
+  bump(&w->st.spin_ns, t - t0);
+  if (r == 0) bump(&w->st.spin_wins, 1);
+  return r;
 }
 
 int ipcast_writer_write(ipcast_writer* w, size_t n, int eos) {
@@ -224,25 +236,25 @@ int ipcast_writer_write(ipcast_writer* w, size_t n, int eos) {
   w->total = n + (w->eos ? 1 : 0);
   w->rec = w->off = w->built = 0;
   w->seq_base = __atomic_load_n(&w->st.next_seq, __ATOMIC_RELAXED);
-  int r = run(w, 0);
-  if (r != -EAGAIN || w->spin_ns == 0) return r;
-  uint64_t t0 = ipcast_mono_ns(), last = t0, t = t0, progress = w->st.bytes + w->st.records;
-  bump(&w->st.spins, 1);
-  while (r == -EAGAIN && t - last < w->spin_ns) {
-    int s = ipcast_writer_short_wait(w, w->spin_ns - (t - last));
-    r = s < 0 ? s : run(w, 0);
-    t = ipcast_mono_ns();
-    if (w->st.bytes + w->st.records != progress) {
-      progress = w->st.bytes + w->st.records;
-      last = t;
-    }
-  }
-  bump(&w->st.spin_ns, t - t0);
-  if (r == 0) bump(&w->st.spin_wins, 1);
-  return r;
+  return run_spinning(w);
 }
 
-int ipcast_writer_finish(ipcast_writer* w) { return run(w, 1); }
+// Step 3, and back to 2 after every wait: once the reader is awake again, records flow
+// without a sleep and a wake-up per slot or message.
+int ipcast_writer_finish(ipcast_writer* w) {
+  for (;;) {
+    // Make what is put visible before sleeping, so the reader can progress (for the queue
+    // the blocking wait is the send of the staged message itself).
+    if (w->kind != IPCAST_MSG) {
+      int f = ipcast_writer_flush(w);
+      if (f < 0 && f != -EAGAIN) return f;
+    }
+    int r = timed_wait(w);
+    if (r < 0) return r;
+    r = run_spinning(w);
+    if (r != -EAGAIN) return r;
+  }
+}
 
 int ipcast_writer_writable(ipcast_writer* w) {
   if (is_closed(w)) return 0;
