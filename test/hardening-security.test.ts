@@ -19,7 +19,7 @@ import { parseEndpoint, type UdpEndpoint } from '../src/shared/url.js';
 import { listSysv } from '../src/transport/sysvipc.js';
 import { ipcast } from './helpers/cli.js';
 import { IPCAST_BIN } from './helpers/cli.js';
-import { freePort } from './helpers/procs.js';
+import { connectWhenListening, freePort } from './helpers/procs.js';
 import { killAllH, parseSummary, registryIds, rssKiB, sleep, spawnH, tempDir } from './fixtures/hardening-helpers.js';
 
 let probe: string;
@@ -116,14 +116,12 @@ describe('the TCP server and the receiver framer', () => {
     const port = await freePort('tcp');
     const send = spawnH(['send', 'tone', '--rate', '2M', '--to', `tcp://127.0.0.1:${port}`]);
     procs.push(send);
-    await sleep(700);
-    const sock = net.connect(port, '127.0.0.1');
+    const sock = await connectWhenListening(port);
     const errors: string[] = [];
     let chunks = 0;
     let guides = 0;
     const framer = new ChunkFramer({ chunk: (c) => (c.kind === Kind.Guide ? guides++ : chunks++), error: (r) => errors.push(r) });
     sock.on('data', (d: Buffer) => framer.push(d));
-    await new Promise((r) => sock.once('connect', r));
     // 8 MiB of junk, including things that look like ipcast frames and shell text.
     const junk = Buffer.alloc(1 << 20, 'IPC1$(reboot)\n');
     for (let i = 0; i < 8; i++) if (!sock.write(junk)) await new Promise((r) => sock.once('drain', r));

@@ -98,3 +98,19 @@ export async function freePort(kind: 'udp' | 'tcp' = 'udp'): Promise<number> {
   return port;
 }
 
+
+/** Connects to 127.0.0.1:port, retrying every 50 ms while nothing listens yet (bounded). */
+export async function connectWhenListening(port: number, timeoutMs = 10_000): Promise<net.Socket> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const sock = net.connect(port, '127.0.0.1');
+    const err = await new Promise<Error | undefined>((resolve) => {
+      sock.once('connect', () => resolve(undefined));
+      sock.once('error', resolve);
+    });
+    if (!err) return sock;
+    sock.destroy();
+    if (Date.now() > end) throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms: ${err.message}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
