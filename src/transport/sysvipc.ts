@@ -12,13 +12,19 @@ export interface SysvObject {
   key: number;
   perms: number;
   uid: number;
+  /** The creator's uid (uid is the owner's, which IPC_SET may change). */
+  cuid: number;
   ctime: number;
-  /** shm: creator pid and attach count; msg: bytes and messages queued. */
+  /** shm: creator pid, last attach/detach pid and attach count; msg: bytes and messages queued. */
   cpid?: number;
+  lpid?: number;
   nattch?: number;
   size?: number;
   cbytes?: number;
   qnum?: number;
+  /** msg: pid of the last msgsnd and of the last msgrcv (0: none yet). */
+  lspid?: number;
+  lrpid?: number;
 }
 
 const idColumn: Record<SysvKind, string> = { shm: 'shmid', sem: 'semid', msg: 'msqid' };
@@ -47,16 +53,20 @@ export function listSysv(kind: SysvKind, file = `/proc/sysvipc/${kind}`): SysvOb
       // The kernel prints the mode in octal (%4o), e.g. 600, or 1600 with SHM_DEST (marked for removal).
       perms: col('perms') >= 0 && f[col('perms')] !== undefined ? parseInt(f[col('perms')]!, 8) : NaN,
       uid: num('uid'),
+      cuid: num('cuid'),
       ctime: num('ctime'),
     };
     if (kind === 'shm') {
       o.cpid = num('cpid');
+      o.lpid = num('lpid');
       o.nattch = num('nattch');
       o.size = num('size');
     }
     if (kind === 'msg') {
       o.cbytes = num('cbytes');
       o.qnum = num('qnum');
+      o.lspid = num('lspid');
+      o.lrpid = num('lrpid');
     }
     if (Number.isFinite(o.id)) out.push(o);
   }
