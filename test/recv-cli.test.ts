@@ -1,14 +1,15 @@
 /**
  * ipcast recv and ipcast guide as a user meets them: bad input, a slow decoder, signals.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dgram from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { listSysv } from '../src/transport/sysvipc.js';
+import { existingIds, listSysv } from '../src/transport/sysvipc.js';
+import { registryIds } from './fixtures/hardening-helpers.js';
 import { ipcast } from './helpers/cli.js';
 import { freePort, killAll, spawnIpcast } from './helpers/procs.js';
 
@@ -104,23 +105,30 @@ describe('recv: a decoder that never reads', () => {
 
 describe('recv: SIGTERM', () => {
   it('stops cleanly mid-stream and leaves no System V object behind', async () => {
+    // Its own registry directory: the ids this receiver created, and nobody else's.
+    const reg = join(dir, 'registry-sigterm');
     const port = await freePort('udp');
-    const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'pipe,shm,msg']);
+    const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'pipe,shm,msg'], { env: { IPCAST_IPC_REGISTRY: reg } });
     await recv.waitFor(/listening on/);
     const send = spawnIpcast(['send', 'tone', '--rate', '4M', '--to', `udp://127.0.0.1:${port}`]);
     await recv.waitFor(/playing channel/);
     await new Promise((r) => setTimeout(r, 500));
     const pid = recv.proc.pid!;
-    const ours = listSysv('shm').filter((o) => o.cpid === pid);
+    const ids = registryIds(reg);
+    // The segment and its semaphore array (shm), the queue (msg): seen, owned by recv, alive.
+    expect(ids.map((o) => o.kind).sort()).toEqual(['msg', 'sem', 'shm']);
+    expect(ids.every((o) => o.owner === pid)).toBe(true);
+    expect(existingIds(ids)).toHaveLength(3);
+    expect(listSysv('shm').find((o) => o.id === ids.find((i) => i.kind === 'shm')!.id)?.cpid).toBe(pid);
     recv.proc.kill('SIGTERM');
     const r = await recv.proc;
     send.proc.kill('SIGTERM');
     expect(r.exitCode, recv.stderrText()).toBe(0);
     expect(recv.stderrText()).toMatch(/SIGTERM: stopping/);
-    expect(recv.stderrText()).toMatch(/shm: handed off [1-9]\d* chunks/);
-    const still = new Set(listSysv('shm').map((o) => o.id));
-    expect(ours.filter((o) => still.has(o.id))).toEqual([]);
-    expect(listSysv('shm').filter((o) => o.cpid === pid)).toEqual([]);
+    for (const t of ['shm', 'msg']) expect(recv.stderrText()).toMatch(new RegExp(`${t}: handed off [1-9]\\d* chunks`));
+    expect(existingIds(ids)).toEqual([]);
+    expect(readdirSync(reg)).toEqual([]); // the registry files went with them
+    for (const kind of ['shm', 'sem', 'msg'] as const) expect(listSysv(kind).filter((o) => o.cpid === pid || o.lspid === pid)).toEqual([]);
   }, 30_000);
 });
 
