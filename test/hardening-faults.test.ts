@@ -8,7 +8,7 @@
  * ids that receiver created.
  */
 import { randomBytes as cryptoRandom } from 'node:crypto';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -148,14 +148,19 @@ describe('a decoder that closes its stdin early', () => {
   }, 30_000);
 
   it('`head -c 1000` as the decoder: it gets its 1000 bytes, then recv gives up on it after --max-restarts and exits 1', async () => {
+    // A looping file of known bytes (ASCII, so the text of recv's stdout is the bytes): the
+    // decoder's stdout is recv's, and it must be exactly the file's first 1000 bytes.
+    const dir = tempDir('ipcast-faults-head-');
+    const file = Buffer.from(cryptoRandom(150_000).toString('base64').slice(0, 200_000), 'latin1');
+    writeFileSync(join(dir, 'in.bin'), file);
     const port = await freePort('udp');
     const recv = spawnH(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'pipe', '--exec', 'head -c 1000', '--max-restarts', '0']);
     await recv.waitFor(/listening on/);
-    spawnH(['send', 'tone', '--rate', '2M', '--to', `udp://127.0.0.1:${port}`]);
+    spawnH(['send', join(dir, 'in.bin'), '--loop', '--rate', '2M', '--to', `udp://127.0.0.1:${port}`]);
     const r = await recv.proc;
     expect(r.exitCode, recv.stderrText()).toBe(1);
     expect(recv.stderrText()).toMatch(/pipe: decoder exited with code 0; restart limit \(0\) reached, giving up on it/);
-    expect(Buffer.byteLength(recv.stdoutText(), 'latin1')).toBeGreaterThan(0);
+    expect(recv.stdoutText()).toBe(file.subarray(0, 1000).toString('latin1'));
     expect(recv.stderrText()).toMatch(/received \d+ chunks/);
   }, 20_000);
 });
