@@ -4,6 +4,11 @@
  * count every bad chunk under its reason (the exact count we sent, per reason), and the good
  * stream must reach the decoder byte-exact (the decoder is `dd` writing a file we compare).
  *
+ * What recv must count comes from an oracle written here from docs/protocol.md alone (its
+ * own CRC-32C, header checks in the documented order, guide parser and TCP resync), not from
+ * src/shared (the code under test); the oracle is first checked against the golden vectors
+ * printed in that document.
+ *
  * Seeded (test/helpers/rng.ts): a failure names its seed and reproduces. Longer runs:
  * scripts/fuzz-recv.mjs.
  */
@@ -14,9 +19,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ChunkFramer } from '../src/shared/framer.js';
-import { decodeGuide, encodeGuide } from '../src/shared/guide.js';
-import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES, Kind, MAGIC, decodeChunk, encodeChunk, peekHeader } from '../src/shared/protocol.js';
+import { encodeGuide } from '../src/shared/guide.js';
+import { Kind, encodeChunk } from '../src/shared/protocol.js';
 import { freePort } from './helpers/procs.js';
 import { randomBytes, rng } from './helpers/rng.js';
 import { killAllH, parseSummary, sleep, spawnH, tempDir } from './fixtures/hardening-helpers.js';
@@ -68,12 +72,12 @@ function badInput(next: () => number, seq: number): Buffer {
   return encodeChunk({ kind: next() < 0.5 ? Kind.Heartbeat : Kind.EndOfStream, channel: 3 + Math.floor(next() * 100), sequence: seq, timestampUs: 2 }, Buffer.alloc(0));
 }
 
-/** What recv must count for one datagram: a reason, or null (valid; ignored). Valid chunks of channel 1 and parseable guides are never sent. */
+/** What recv must count for one datagram (the oracle): a reason, or null (valid; ignored). Valid chunks of channel 1 and parseable guides are never sent. */
 function udpReason(b: Buffer): string | null | 'skip' {
-  const r = decodeChunk(b);
-  if (!r.ok) return r.reason;
-  if (r.chunk.channel === 1) return 'skip';
-  if (r.chunk.channel === 0 && r.chunk.kind === Kind.Guide) return decodeGuide(r.chunk.payload) ? 'skip' : 'bad_guide';
+  const r = oDatagram(b);
+  if (typeof r === 'string') return r;
+  if (r.channel === 1) return 'skip';
+  if (r.channel === 0 && r.kind === 2) return oGuideError(r) ?? 'skip';
   return null;
 }
 
@@ -89,6 +93,139 @@ function expectRepeats(out: Buffer, file: Buffer): void {
     expect(piece.equals(file.subarray(0, piece.length)), `decoder output differs in the pass at byte ${off}`).toBe(true);
   }
 }
+
+// ---- The oracle: docs/protocol.md, read literally. ----------------------------------------
+
+const O_HEADER = 32;
+const O_MAGIC = 0x49504331; // "IPC1"
+const O_MAX_FRAME = 1024 * 1024; // "its maximum frame size (default 1 MiB)"
+const O_MAX_DESC = 1024;
+
+/** CRC-32C: reflected polynomial 0x82F63B78, init and xor-out 0xFFFFFFFF, one bit at a time
+ *  through a table built here. */
+const O_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  return c >>> 0;
+});
+function oCrc32c(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = O_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const be16 = (b: Buffer, o: number) => b[o]! * 256 + b[o + 1]!;
+const be32 = (b: Buffer, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+
+type OChunk = { kind: number; channel: number; sequence: number; payload: Buffer };
+
+/** The header checks, in the order of the Rejections table (too_short .. unknown_kind): a reason, or the length field. */
+function oHeader(b: Buffer, off: number): string | number {
+  if (b.length - off < O_HEADER) return 'too_short';
+  if (be32(b, off) !== O_MAGIC) return 'bad_magic';
+  if (b[off + 4] !== 1) return 'bad_version';
+  if (b[off + 5]! < 1 || b[off + 5]! > 4) return 'unknown_kind';
+  return be32(b, off + 8);
+}
+
+/** The checksum: CRC-32C over the 32 header bytes with the checksum field zeroed, then the payload. */
+function oChecksumOk(frame: Buffer): boolean {
+  const copy = Buffer.from(frame);
+  copy.fill(0, 28, 32);
+  return oCrc32c(copy) === be32(frame, 28);
+}
+
+function oChunk(frame: Buffer): OChunk {
+  return { kind: frame[5]!, channel: be16(frame, 6), sequence: be32(frame, 12), payload: frame.subarray(O_HEADER) };
+}
+
+/** One UDP datagram: the chunk, or the first failing check's reason. */
+function oDatagram(b: Buffer): OChunk | string {
+  const h = oHeader(b, 0);
+  if (typeof h === 'string') return h;
+  if (h !== b.length - O_HEADER) return 'length_mismatch';
+  if (!oChecksumOk(b)) return 'checksum_mismatch';
+  return oChunk(b);
+}
+
+/** The channel-guide payload: count, then count entries, ending exactly after the last. */
+function oGuideParses(p: Buffer): boolean {
+  if (p.length < 2) return false;
+  let off = 2;
+  for (let i = 0, n = be16(p, 0); i < n; i++) {
+    if (p.length - off < 7) return false;
+    const id = be16(p, off);
+    const nameLength = p[off + 6]!;
+    off += 7 + nameLength;
+    if (id === 0 || p.length - off < 2) return false;
+    const descLength = be16(p, off);
+    off += 2 + descLength;
+    if (descLength > O_MAX_DESC || off > p.length) return false;
+  }
+  return off === p.length;
+}
+
+/** A TCP byte stream as a whole: magic, version, kind and length checked before the payload
+ *  is waited for; after a rejection, scan for the next magic; one bad stretch, one error. */
+function oStream(b: Buffer): { chunks: OChunk[]; errors: string[] } {
+  const chunks: OChunk[] = [];
+  const errors: string[] = [];
+  const magic = Buffer.from([0x49, 0x50, 0x43, 0x31]);
+  let resyncing = false;
+  let off = 0;
+  const reject = (reason: string) => {
+    if (!resyncing) errors.push(reason);
+    resyncing = true;
+    const next = b.indexOf(magic, off + 1);
+    off = next < 0 ? b.length : next;
+  };
+  while (b.length - off >= O_HEADER) {
+    const h = oHeader(b, off);
+    if (typeof h === 'string') reject(h);
+    else if (O_HEADER + h > O_MAX_FRAME) reject('frame_too_large');
+    else if (off + O_HEADER + h > b.length) break; // waits for the rest
+    else if (!oChecksumOk(b.subarray(off, off + O_HEADER + h))) reject('checksum_mismatch');
+    else {
+      chunks.push(oChunk(b.subarray(off, off + O_HEADER + h)));
+      resyncing = false;
+      off += O_HEADER + h;
+    }
+  }
+  return { chunks, errors };
+}
+
+/** What recv counts for a chunk that decoded: a guide on channel 0 that does not parse. */
+function oGuideError(c: OChunk): string | null {
+  return c.channel === 0 && c.kind === 2 && !oGuideParses(c.payload) ? 'bad_guide' : null;
+}
+
+describe('the oracle', () => {
+  it('reads the golden vectors of docs/protocol.md as the document describes them', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'protocol.md'), 'utf8');
+    const vector = (name: string): Buffer => {
+      const m = new RegExp(`### ${name}\\n\\n[^\\n]*\\n\\n\`\`\`\\n([0-9a-f \\n]+)\`\`\``).exec(doc);
+      return Buffer.from(m![1]!.replace(/\s+/g, ''), 'hex');
+    };
+    expect(oCrc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+    const data = oDatagram(vector('data')) as OChunk;
+    expect(data).toMatchObject({ kind: 1, channel: 1, sequence: 7 });
+    expect(data.payload.toString()).toBe('hello, ipcast');
+    expect(oDatagram(vector('data-ts-packet'))).toMatchObject({ kind: 1, channel: 3, sequence: 4294967294 });
+    const guide = oDatagram(vector('guide')) as OChunk;
+    expect(guide).toMatchObject({ kind: 2, channel: 0 });
+    expect(oGuideParses(guide.payload)).toBe(true);
+    expect(oGuideParses(guide.payload.subarray(0, -1))).toBe(false);
+    expect(oDatagram(vector('end-of-stream'))).toMatchObject({ kind: 3, channel: 1, sequence: 8 });
+    expect(oDatagram(vector('heartbeat'))).toMatchObject({ kind: 4, channel: 0, sequence: 42 });
+    const bad = Buffer.from(vector('data'));
+    bad[40]! ^= 1;
+    expect(oDatagram(bad)).toBe('checksum_mismatch');
+    expect(oDatagram(vector('data').subarray(0, 40))).toBe('length_mismatch');
+    const stream = oStream(Buffer.concat([vector('guide'), Buffer.from('junk IPC1 junk'), vector('data'), bad, bad, vector('end-of-stream')]));
+    expect(stream.chunks.map((c) => c.kind)).toEqual([2, 1, 3]);
+    expect(stream.errors).toEqual(['bad_magic', 'checksum_mismatch']);
+  });
+});
 
 describe('fuzz through recv', () => {
   it('UDP: thousands of bad datagrams and a flood, interleaved with a real stream', async () => {
@@ -163,33 +300,30 @@ describe('fuzz through recv', () => {
       if (next() < 0.9) {
         let b = badInput(next, seq);
         // Bad input must not carry a good chunk of channel 1 (junk appended after a valid chunk does).
-        let carriesGood = false;
-        new ChunkFramer({ chunk: (c) => (carriesGood ||= c.channel === 1), error: () => {} }).push(b);
-        if (carriesGood) b = b.subarray(0, 20);
+        if (oStream(b).chunks.some((c) => c.channel === 1)) b = b.subarray(0, 20);
         // A forged length below the frame limit makes the framer wait for that many bytes (by
         // design: docs/reliability.md, known limits): keep it within what the stream still holds.
-        const forged = b.length >= HEADER_BYTES ? peekHeader(b, 0) : null;
-        if (b.length >= 12 && b.readUInt32BE(0) === MAGIC && off + 300_000 > total) b = b.subarray(0, 8);
-        else if (typeof forged === 'number' && forged <= DEFAULT_MAX_FRAME_BYTES && off + forged + 100_000 > total) b = b.subarray(0, 8);
+        const forged = oHeader(b, 0);
+        if (b.length >= 12 && be32(b, 0) === O_MAGIC && off + 300_000 > total) b = b.subarray(0, 8);
+        else if (typeof forged === 'number' && O_HEADER + forged <= O_MAX_FRAME && off + forged + 100_000 > total) b = b.subarray(0, 8);
         pieces.push(b);
         bad++;
       }
     }
     pieces.push(encodeChunk({ kind: Kind.EndOfStream, channel: 1, sequence: seq, timestampUs: Date.now() * 1000 }, Buffer.alloc(0)));
     const stream = Buffer.concat(pieces);
-    // What recv must count: the same framer run in-process over the whole stream at once
-    // (its counts do not depend on how TCP splits the bytes).
+    // What recv must count: the oracle over the whole stream at once (the counts do not depend
+    // on how TCP splits the bytes).
     const want: Record<string, number> = {};
-    let delivered = 0;
-    const framer = new ChunkFramer({
-      chunk: (c) => {
-        if (c.channel === 0 && c.kind === Kind.Guide && !decodeGuide(c.payload)) add(want, 'bad_guide');
-        if (c.channel === 1) delivered++;
-      },
-      error: (reason) => add(want, reason),
-    });
-    framer.push(stream);
-    expect(delivered).toBe(seq + 1);
+    const { chunks, errors } = oStream(stream);
+    for (const e of errors) add(want, e);
+    for (const c of chunks) {
+      const g = oGuideError(c);
+      if (g) add(want, g);
+    }
+    const delivered = chunks.filter((c) => c.channel === 1);
+    expect(delivered).toHaveLength(seq + 1);
+    expect(Buffer.concat(delivered.map((c) => c.payload)).equals(file)).toBe(true);
 
     const server = net.createServer((sock) => {
       sock.on('error', () => {});
