@@ -55,6 +55,8 @@ export class Receiver {
   private tcp: TcpInput | undefined;
   private framer: ChunkFramer | undefined;
   private tracker: SequenceTracker<Chunk>;
+  /** What the trackers of earlier streams and connections counted: the counters add up over the run. */
+  private readonly earlierCounts = { lost: 0, reordered: 0, duplicates: 0 };
   private session: Session | undefined;
   private selected: number | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -90,7 +92,7 @@ export class Receiver {
           if (this.connections++ > 0) this.o.stats.reconnects++;
           this.framer = this.newFramer();
           // A new connection may be a restarted sender: sequence numbers start over.
-          this.tracker = this.newTracker();
+          this.replaceTracker();
         },
         data: (buf) => this.onTcpData(buf),
         disconnected: (why) => {
@@ -145,6 +147,16 @@ export class Receiver {
 
   private newTracker(): SequenceTracker<Chunk> {
     return new SequenceTracker<Chunk>(this.o.endpoint.proto === 'udp' ? REORDER_WINDOW : 0, REORDER_HOLD_MS);
+  }
+
+  /** A new stream: a fresh tracker, whose counts add to those so far. */
+  private replaceTracker(): void {
+    const c = this.tracker.counts;
+    const e = this.earlierCounts;
+    e.lost += c.lost;
+    e.reordered += c.reordered;
+    e.duplicates += c.duplicates;
+    this.tracker = this.newTracker();
   }
 
   private countError(reason: DecodeReason): void {
@@ -218,10 +230,11 @@ export class Receiver {
 
   private release(chunks: Chunk[]): void {
     const counts = this.tracker.counts;
+    const e = this.earlierCounts;
     const s = this.o.stats;
-    s.lost = counts.lost;
-    s.reordered = counts.reordered;
-    s.duplicates = counts.duplicates;
+    s.lost = e.lost + counts.lost;
+    s.reordered = e.reordered + counts.reordered;
+    s.duplicates = e.duplicates + counts.duplicates;
     for (const c of chunks) {
       if (c.kind === Kind.EndOfStream) this.endSession('end of stream');
       else if (c.kind === Kind.Data) this.deliverPayload(c.payload, c.timestampUs);
@@ -283,7 +296,7 @@ export class Receiver {
     const session = this.session;
     this.o.stats.endOfStream = true;
     this.session = undefined;
-    this.tracker = this.newTracker();
+    this.replaceTracker();
     if (!session) {
       if (this.o.exitOnEos) void this.finish(0);
       return;
