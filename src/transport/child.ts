@@ -19,6 +19,7 @@ import type { Readable } from 'node:stream';
 import { RuntimeError, UsageError } from '../shared/errors.js';
 import { loadNative, nativeExecutable, type NativeIpcInfo, type NativeIpcWriter } from '../shared/native.js';
 import { findExecutable } from '../shared/executable.js';
+import { explainLimit } from './limits.js';
 import { removeRegistry, writeRegistry } from './registry.js';
 import { ReportLineParser, type SinkReport } from './report.js';
 
@@ -145,7 +146,9 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
       spinUs: opts.writeSpinUs ?? DEFAULT_WRITE_SPIN_US,
     });
   } catch (err) {
-    throw new RuntimeError(`${kind} transport: cannot create it: ${(err as Error).message}`, 'ERR_TRANSPORT_CREATE', { cause: err });
+    // A kernel limit that ran out (SEMMNI, SHMMNI, SHMMAX, MSGMNI, ...) is named with its sysctl.
+    const limit = kind === 'pipe' ? undefined : explainLimit(kind, err, { slots: opts.slots, slotBytes: opts.slotBytes });
+    throw new RuntimeError(`${kind} transport: cannot create it: ${limit ?? (err as Error).message}`, 'ERR_TRANSPORT_CREATE', { cause: err });
   }
   const info = writer.info;
   let registry: string | undefined;

@@ -22,6 +22,8 @@ export interface SysvObject {
   size?: number;
   cbytes?: number;
   qnum?: number;
+  /** sem: semaphores in the array. */
+  nsems?: number;
   /** msg: pid of the last msgsnd and of the last msgrcv (0: none yet). */
   lspid?: number;
   lrpid?: number;
@@ -62,6 +64,7 @@ export function listSysv(kind: SysvKind, file = `/proc/sysvipc/${kind}`): SysvOb
       o.nattch = num('nattch');
       o.size = num('size');
     }
+    if (kind === 'sem') o.nsems = num('nsems');
     if (kind === 'msg') {
       o.cbytes = num('cbytes');
       o.qnum = num('qnum');
