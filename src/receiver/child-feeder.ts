@@ -146,6 +146,10 @@ export class ChildFeeder {
 
   private async spawn(): Promise<void> {
     const child = await this.o.start();
+    if (this.closed) {
+      await child.close(); // closed while it was starting: it must not outlive the feeder
+      return;
+    }
     this.child = child;
     this.waitBase = this.o.stats.waitSeconds;
     this.o.stats.up = true;

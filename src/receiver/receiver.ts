@@ -273,7 +273,11 @@ export class Receiver {
       );
     }
     const session: Session = { feeders, delivered: 0, ended: false, started: Promise.resolve() };
-    session.started = Promise.all([...feeders.values()].map((f) => f.start())).then(() => undefined);
+    // Settles once every child's start has: a stop() after a failed start then finds each
+    // child that did start, and closes it.
+    session.started = Promise.allSettled([...feeders.values()].map((f) => f.start())).then((results) => {
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+    });
     session.started.catch((err: Error) => {
       // The first session's failure is start()'s own error; a later one ends the run here.
       if (!this.running) return;

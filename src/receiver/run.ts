@@ -60,7 +60,14 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
       }),
     log,
   });
-  await receiver.start();
+  try {
+    await receiver.start();
+  } catch (err) {
+    // A child that could not start (a kernel limit, a missing program): close the input and
+    // every child that did start, and remove their System V objects, before saying why.
+    await receiver.stop();
+    throw err;
+  }
 
   let metrics: { url: string; close(): Promise<void> } | undefined;
   let onSignal: (sig: NodeJS.Signals) => void = () => {};
