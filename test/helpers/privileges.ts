@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Bit numbers from linux/capability.h. */
-export const CAP = { DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, SETGID: 6, SETUID: 7, NET_ADMIN: 12 } as const;
+export const CAP = { DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, SETGID: 6, SETUID: 7, NET_ADMIN: 12, SYS_ADMIN: 21 } as const;
 
 function capEff(): bigint {
   const m = /^CapEff:\s+([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
