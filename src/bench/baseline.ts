@@ -9,7 +9,7 @@ import { RuntimeError } from '../shared/errors.js';
 import { nativeExecutable } from '../shared/native.js';
 import { DEFAULT_WRITE_SPIN_US, type TransportKind } from '../transport/index.js';
 import { batchFor } from './node-run.js';
-import type { BenchMode, RunResult } from './types.js';
+import type { BenchMode, RunCase, RunResult } from './types.js';
 
 interface BaselineLine {
   transport: TransportKind;
@@ -56,16 +56,7 @@ function runBaselineProgram<T>(args: string[], signal?: AbortSignal): Promise<{ 
   });
 }
 
-export interface BaselineRunOptions {
-  transport: TransportKind;
-  chunkBytes: number;
-  mode: BenchMode;
-  seconds: number;
-  /** bits per second, paced mode */
-  rate: number;
-  /** The writer's wait policy (µs); default DEFAULT_WRITE_SPIN_US, as the Node run. */
-  spinUs?: number;
-}
+export type BaselineRunOptions = RunCase;
 
 export async function runBaseline(o: BaselineRunOptions, signal?: AbortSignal): Promise<RunResult> {
   const args = ['--transport', o.transport, '--chunk', String(o.chunkBytes), '--seconds', String(o.seconds)];

@@ -5,9 +5,9 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { startTransportChild, type TransportChild, type TransportKind } from '../transport/index.js';
+import { startTransportChild, type TransportChild } from '../transport/index.js';
 import { ChunkStream } from './stream.js';
-import type { BenchMode, RunResult } from './types.js';
+import type { RunCase, RunResult } from './types.js';
 
 /** About this many payload bytes per native call at full speed (at most 256 chunks). */
 export const BATCH_BYTES = Number(process.env.IPCAST_BENCH_BATCH_BYTES ?? 256 * 1024);
@@ -18,15 +18,7 @@ export function batchFor(chunkBytes: number): number {
   return Math.max(1, Math.min(256, Math.floor(BATCH_BYTES / chunkBytes)));
 }
 
-export interface NodeRunOptions {
-  transport: TransportKind;
-  chunkBytes: number;
-  mode: BenchMode;
-  seconds: number;
-  /** bits per second, paced mode */
-  rate: number;
-  /** The writer's wait policy (µs); default: startTransportChild's (DEFAULT_WRITE_SPIN_US). */
-  spinUs?: number;
+export interface NodeRunOptions extends RunCase {
   stream?: ChunkStream;
   signal?: AbortSignal;
   /** Called about every 200 ms with the payload bytes written so far. */

@@ -4,6 +4,18 @@ import type { NodeRunOptions } from './node-run.js';
 
 export type BenchMode = 'max' | 'paced';
 
+/** One run's case, the same for the Node and the plain-C writer. */
+export interface RunCase {
+  transport: TransportKind;
+  chunkBytes: number;
+  mode: BenchMode;
+  seconds: number;
+  /** bits per second, paced mode */
+  rate: number;
+  /** The writer's wait policy (µs); default DEFAULT_WRITE_SPIN_US (src/transport/child.ts). */
+  spinUs?: number;
+}
+
 /** One measured run, by the Node writer (the addon) or by the plain-C baseline. */
 export interface RunResult {
   transport: TransportKind;
