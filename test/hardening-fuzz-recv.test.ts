@@ -29,6 +29,14 @@ afterEach(killAllH);
 
 const SEED = Number(process.env.IPCAST_FUZZ_SEED ?? 0x1badcafe);
 const BUDGET_MS = 12_000;
+// scripts/fuzz-recv.mjs --datagrams N / --tcp-frames N run the two end-to-end cases at scale
+// (the suite runs them at their defaults): bad datagrams to send, good TCP frames to serve.
+const DATAGRAMS = Number(process.env.IPCAST_FUZZ_DATAGRAMS ?? 4800);
+const TCP_FRAMES = Number(process.env.IPCAST_FUZZ_TCP_FRAMES ?? 2000);
+const SCALED = DATAGRAMS > 4800 || TCP_FRAMES > 2000;
+/** Test and process timeouts: the defaults, or long enough for a scaled run. */
+const UDP_TIMEOUT_MS = SCALED ? 45_000 + DATAGRAMS : 45_000;
+const TCP_TIMEOUT_MS = SCALED ? 45_000 + TCP_FRAMES * 20 : 45_000;
 
 /** One bad input: a mutation of a chunk, random bytes, or a forged header. */
 function badInput(next: () => number, seq: number): Buffer {
@@ -234,10 +242,10 @@ describe('fuzz through recv', () => {
     writeFileSync(join(dir, 'in.bin'), file);
     const out = join(dir, 'out.bin');
     const port = await freePort('udp');
-    const recv = spawnH(['recv', `udp://@127.0.0.1:${port}`, '--channel', '1', '--transport', 'shm', '--exec', `dd of=${out} bs=65536 status=none`, '--exit-on-eos']);
+    const recv = spawnH(['recv', `udp://@127.0.0.1:${port}`, '--channel', '1', '--transport', 'shm', '--exec', `dd of=${out} bs=65536 status=none`, '--exit-on-eos'], { timeoutMs: UDP_TIMEOUT_MS + 15_000 });
     await recv.waitFor(/listening on/);
     // A real sender, looping the file until we stop it (SIGTERM sends the end of stream).
-    const send = spawnH(['send', join(dir, 'in.bin'), '--loop', '--rate', '3M', '--to', `udp://127.0.0.1:${port}`]);
+    const send = spawnH(['send', join(dir, 'in.bin'), '--loop', '--rate', '3M', '--to', `udp://127.0.0.1:${port}`], { timeoutMs: UDP_TIMEOUT_MS + 15_000 });
     await sleep(600);
 
     const next = rng(SEED);
@@ -248,7 +256,9 @@ describe('fuzz through recv', () => {
     const sendOne = (b: Buffer): Promise<void> =>
       new Promise((resolve, reject) => sock.send(b, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
     const start = Date.now();
-    for (let round = 0; round < 120 && Date.now() - start < BUDGET_MS; round++) {
+    const rounds = Math.ceil(DATAGRAMS / 40);
+    const budget = SCALED ? UDP_TIMEOUT_MS - 30_000 : BUDGET_MS;
+    for (let round = 0; round < rounds && Date.now() - start < budget; round++) {
       const batch: Promise<void>[] = [];
       const n = round === 60 ? 2000 : 40; // round 60: a flood of small random datagrams at once
       for (let i = 0; i < n; i++) {
@@ -277,12 +287,13 @@ describe('fuzz through recv', () => {
     expect(sum.errors, `seed ${SEED}`).toEqual(want);
     expect(sum.lost).toBe(0);
     expect(sum.duplicates).toBe(0);
+    if (SCALED) expect(cases, 'the scaled run was cut short by its time budget').toBeGreaterThanOrEqual(DATAGRAMS);
     expectRepeats(readFileSync(out), file);
-  }, 45_000);
+  }, UDP_TIMEOUT_MS);
 
   it('TCP: bad stretches, forged lengths and resyncs inside a byte stream, served in random pieces', async () => {
     const dir = tempDir('ipcast-fuzz-tcp-');
-    const file = cryptoRandom(1_200_000);
+    const file = cryptoRandom(Math.round(1_200_000 * (TCP_FRAMES / 2000)));
     const out = join(dir, 'out.bin');
     const next = rng(SEED ^ 0x5eed);
     // The stream: a guide, then the file in chunks of random sizes on channel 1, with bad
@@ -340,7 +351,7 @@ describe('fuzz through recv', () => {
     const port = await freePort('tcp');
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     try {
-      const recv = spawnH(['recv', `tcp://127.0.0.1:${port}`, '--channel', '1', '--transport', 'msg', '--exec', `dd of=${out} bs=65536 status=none`, '--exit-on-eos']);
+      const recv = spawnH(['recv', `tcp://127.0.0.1:${port}`, '--channel', '1', '--transport', 'msg', '--exec', `dd of=${out} bs=65536 status=none`, '--exit-on-eos'], { timeoutMs: TCP_TIMEOUT_MS });
       const r = await recv.proc;
       expect(r.exitCode, recv.stderrText()).toBe(0);
       const sum = parseSummary(recv.stderrText());
@@ -350,8 +361,9 @@ describe('fuzz through recv', () => {
       expect(sum.lost).toBe(0);
       expect(sum.reconnects).toBe(0);
       expect(readFileSync(out).equals(file), 'decoder output differs from the file').toBe(true);
+      if (SCALED) console.log(`tcp fuzz: ${seq} good frames (asked ${TCP_FRAMES})`);
     } finally {
       server.close();
     }
-  }, 45_000);
+  }, TCP_TIMEOUT_MS);
 });
