@@ -106,3 +106,17 @@ describe('tone', () => {
     expect(a.equals(b)).toBe(true);
   });
 });
+
+describe('MP3 detection on random data', () => {
+  it('takes none of 2000 seeded random 30 KB buffers for MP3 (a frame must start a chain of four)', () => {
+    let state = 0x2545f491;
+    const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    let taken = 0;
+    for (let i = 0; i < 2000; i++) {
+      const b = Buffer.alloc(30_000);
+      for (let k = 0; k < b.length; k++) b[k] = next();
+      if (measureMp3(b)) taken++;
+    }
+    expect(taken).toBe(0);
+  });
+});

@@ -124,19 +124,37 @@ function parseMp3Frame(b: Buffer, off: number): Mp3Frame | null {
   return { bitrateKbps, sampleRate, samplesPerFrame, mono: b[off + 3]! >> 6 === 3, v1, length };
 }
 
+const CONFIRM_FRAMES = 4;
+
+function confirmMp3Chain(b: Buffer, off: number, first: Mp3Frame): boolean {
+  let at = off + first.length;
+  for (let n = 1; n < CONFIRM_FRAMES; n++) {
+    // The data ends here: on a frame boundary, or inside a frame after a confirmed pair (a
+    // truncated last frame); a lone header whose frame runs past the end is not evidence.
+    if (at === b.length || (at > b.length && n >= 2)) return true;
+    if (at > b.length) return false;
+    const f = parseMp3Frame(b, at);
+    if (!f || f.sampleRate !== first.sampleRate || f.v1 !== first.v1 || f.samplesPerFrame !== first.samplesPerFrame) return false;
+    at += f.length;
+  }
+  return true;
+}
+
 export function measureMp3(b: Buffer): MeasuredRate | null {
   let off = 0;
   if (b.length >= 10 && b.toString('latin1', 0, 3) === 'ID3') {
     const size = ((b[6]! & 0x7f) << 21) | ((b[7]! & 0x7f) << 14) | ((b[8]! & 0x7f) << 7) | (b[9]! & 0x7f);
     off = 10 + size + (b[5]! & 0x10 ? 10 : 0);
   }
-  // The first frame header within 64 KiB of the tag, confirmed by a second header right
-  // after it (or the end of the data), so a random binary file is not taken for MP3.
+  // The first frame header within 64 KiB of the tag that starts a chain of CONFIRM_FRAMES
+  // frames of the same version, layer and sample rate, each right after the other (or ending
+  // at the end of the data), so a random binary file is not taken for MP3 (one confirming
+  // header let 166 of 2000 random 30 KB files through).
   const limit = Math.min(b.length - 4, off + 64 * 1024);
   let frame: Mp3Frame | null = null;
   for (; off <= limit; off++) {
     frame = parseMp3Frame(b, off);
-    if (frame && (off + frame.length >= b.length || parseMp3Frame(b, off + frame.length))) break;
+    if (frame && confirmMp3Chain(b, off, frame)) break;
     frame = null;
   }
   if (!frame) return null;
