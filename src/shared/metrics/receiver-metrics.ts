@@ -73,13 +73,13 @@ export function registerReceiverMetrics(registry: Registry, source: ReceiverStat
     const reasons = new Set<string>([...DECODE_REASONS, ...Object.keys(errs)]);
     return [...reasons].map((reason) => ({ labels: { reason }, value: (errs as Record<string, number | undefined>)[reason] ?? 0 }));
   });
-  counter(registry, 'ipcast_receiver_lost_chunks_total', 'Chunks missing from the sequence on the played channel.', ['channel'], () =>
+  counter(registry, 'ipcast_receiver_lost_chunks_total', 'Sequence numbers on the played channel that recv gave up waiting for (docs/receiver.md: more than the window above them, the hold time, or the end of the stream).', ['channel'], () =>
     one(get().lost, { channel: channel() }),
   );
-  counter(registry, 'ipcast_receiver_reordered_chunks_total', 'Chunks that arrived after a later one on the played channel.', ['channel'], () =>
+  counter(registry, 'ipcast_receiver_reordered_chunks_total', 'Chunks on the played channel that arrived after a higher sequence number had (not duplicates; counted on arrival, late ones included).', ['channel'], () =>
     one(get().reordered, { channel: channel() }),
   );
-  counter(registry, 'ipcast_receiver_duplicate_chunks_total', 'Chunks received twice on the played channel.', ['channel'], () =>
+  counter(registry, 'ipcast_receiver_duplicate_chunks_total', 'Chunks on the played channel whose sequence number had already arrived in this stream (dropped).', ['channel'], () =>
     one(get().duplicates, { channel: channel() }),
   );
   counter(registry, 'ipcast_receiver_other_channel_chunks_total', 'Valid chunks for channels other than the played one (ignored).', [], () =>
