@@ -19,6 +19,9 @@
 // For an hour as issue 16 asks:
 //   node scripts/soak.mjs --duration 3600 --interval 10 --warmup 120 --rate 20M \
 //     --kill-decoder-every 300 --restart-sender-every 600 --csv docs/soak.csv --svg docs/soak.svg
+// (The hour in docs/reliability.md, with --warmup 120, saw recv's RSS step up ~22 MB over the
+// first half hour and then stay flat; the recv_heap_* columns are there to tell whether that
+// is V8 sizing its heap or something else. Not established yet.)
 // Needs dist/ (the test setup or `npm run build:ts`) and build/Release (npm install).
 //
 // Faults. recv restarts a killed decoder with backoff (200 ms, doubling to 5 s; the count and
@@ -340,6 +343,9 @@ for (let next = Date.now(); !stopping; ) {
     recv_rss_mb: rssKiB(recv.pid) / 1024,
     recv_fds: fds(recv.pid),
     children_rss_mb: kids.reduce((a, p) => a + rssKiB(p), 0) / 1024,
+    // V8's own view (recv's /metrics): tells a JS leak from the heap's spaces growing to size.
+    recv_heap_used_mb: m('nodejs_heap_size_used_bytes') / 1048576,
+    recv_heap_total_mb: m('nodejs_heap_size_total_bytes') / 1048576,
     children: kids.length,
     send_rss_mb: rssKiB(send.pid) / 1024,
     send_pid: send.pid,
@@ -532,7 +538,7 @@ if (result.recvExit !== 0) failures.push(`recv exited ${result.recvExit}`);
 
 // ---- CSV and SVG ----
 if (opts.csv) {
-  const head = ['t_s', 'events', 'recv_rss_mb', 'recv_fds', 'children_rss_mb', 'send_rss_mb', 'send_pid', 'sysv_objects', 'children_up', 'steady', 'received_chunks', 'lost', 'kernel_drops', 'decode_errors', 'sink_errors', 'restarts'];
+  const head = ['t_s', 'events', 'recv_rss_mb', 'recv_heap_used_mb', 'recv_heap_total_mb', 'recv_fds', 'children_rss_mb', 'send_rss_mb', 'send_pid', 'sysv_objects', 'children_up', 'steady', 'received_chunks', 'lost', 'kernel_drops', 'decode_errors', 'sink_errors', 'restarts'];
   for (const k of transports) head.push(`${k}_handoff_bytes`, `${k}_handoff_chunks`, `${k}_dropped`, `${k}_handoff_errors`, `${k}_sink_chunks`, `${k}_restarts`);
   const rows = [head.join(',')];
   let prevT = -Infinity;
@@ -543,7 +549,7 @@ if (opts.csv) {
       .map((e) => (e.what === 'kill' ? `kill-${e.transport}@${e.t.toFixed(1)}` : `sender@${e.t.toFixed(1)}`))
       .join(' ');
     prevT = s.t;
-    const r = [s.t_s, evs, s.recv_rss_mb.toFixed(2), s.recv_fds, s.children_rss_mb.toFixed(2), s.send_rss_mb.toFixed(2), s.send_pid, s.sysv, s.up, s.steady ? 1 : 0, s.received, s.lost, s.kernel_drops, s.decode_errors, s.sink_errors, s.restarts];
+    const r = [s.t_s, evs, s.recv_rss_mb.toFixed(2), s.recv_heap_used_mb.toFixed(2), s.recv_heap_total_mb.toFixed(2), s.recv_fds, s.children_rss_mb.toFixed(2), s.send_rss_mb.toFixed(2), s.send_pid, s.sysv, s.up, s.steady ? 1 : 0, s.received, s.lost, s.kernel_drops, s.decode_errors, s.sink_errors, s.restarts];
     for (const k of transports) {
       const p = s.per[k];
       r.push(p.handoff_bytes, p.handoff_chunks, p.dropped, p.handoff_errors, p.sink_chunks, p.restarts);
@@ -587,7 +593,7 @@ function plot() {
       out.push(`<line x1="${L}" x2="${Wd - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
       out.push(`<text x="${L - 5}" y="${y(v) + 4}" text-anchor="end">${+v.toFixed(1)}</text>`);
     }
-    const step = nice(tMax / 8);
+    const step = tMax >= 600 ? nice(tMax / 60 / 8) * 60 : nice(tMax / 8); // whole minutes on long runs
     for (let t = 0; t <= tMax + 1e-9; t += step) {
       out.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${top + panelH}" y2="${top + panelH + 4}" stroke="#333"/>`);
       out.push(`<text x="${x(t)}" y="${top + panelH + 16}" text-anchor="middle">${tMax >= 600 ? `${+(t / 60).toFixed(1)} min` : `${+t.toFixed(1)} s`}</text>`);
