@@ -20,8 +20,10 @@
 //   node scripts/soak.mjs --duration 3600 --interval 10 --warmup 120 --rate 20M \
 //     --kill-decoder-every 300 --restart-sender-every 600 --csv docs/soak.csv --svg docs/soak.svg
 // (The hour in docs/reliability.md, with --warmup 120, saw recv's RSS step up ~22 MB over the
-// first half hour and then stay flat; the recv_heap_* columns are there to tell whether that
-// is V8 sizing its heap or something else. Not established yet.)
+// first half hour and then stay flat, and failed the RSS check on it. recv's own /metrics, read
+// beside it, showed V8's heap flat over the flat part, its young generation at its 32 MB
+// maximum: at 20 Mbit/s V8 takes ~8 minutes to size it. Use --warmup 600 or more at this rate;
+// the recv_heap_* columns of the CSV show the heap beside RSS.)
 // Needs dist/ (the test setup or `npm run build:ts`) and build/Release (npm install).
 //
 // Faults. recv restarts a killed decoder with backoff (200 ms, doubling to 5 s; the count and
