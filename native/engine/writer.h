@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "msg_queue.h"
 #include "shm_ring.h"
@@ -84,8 +85,7 @@ void ipcast_writer_release(ipcast_writer* w);
 /* close + release + frees the buffers. */
 void ipcast_writer_free(ipcast_writer* w);
 
-static inline uint64_t ipcast_mono_ns(void);
-#include <time.h>
+/* CLOCK_MONOTONIC ns: the clock of the records' hand-off stamp. */
 static inline uint64_t ipcast_mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
