@@ -31,7 +31,11 @@
         "native/napi_errors.cc",
         "<@(engine_sources)",
         "native/udp_binding.cc",
-        "native/udp_io.c"
+        "native/udp_io.c",
+        "native/relay_binding.cc",
+        "native/relay/relay.c",
+        "native/relay/relay_out.c",
+        "native/relay/sequencer.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -2,6 +2,7 @@
 // src/shared/native.ts is the only loader and native.d.ts-style description of this surface.
 #include <napi.h>
 
+#include "relay_binding.h"
 #include "transport_binding.h"
 #include "udp_binding.h"
 #include "wire_binding.h"
@@ -10,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ipcast::InitWire(env, exports);
   ipcast::InitTransport(env, exports);
   ipcast::InitUdp(env, exports);
+  ipcast::InitRelay(env, exports);
   return exports;
 }
 

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -53,8 +54,15 @@ size_t ElementBytes(napi_typedarray_type t) {
   }
 }
 
+class IpcWriter;
+// Every live IpcWriter: a value is unwrapped as one only if it is in here.
+std::mutex live_mu;
+std::set<IpcWriter*> live;
+
 class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
  public:
+  friend void* ::ipcast::LendIpcWriter(Napi::Env, Napi::Value, IpcWriterLoan**);
+  friend void ::ipcast::ReturnIpcWriter(IpcWriterLoan*);
   static Napi::Function GetClass(Napi::Env env) {
     return DefineClass(env, "IpcWriter",
                        {
@@ -130,11 +138,19 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
     }
     info_ = Napi::Persistent(inf);
     env_ = env;
+    {
+      std::lock_guard<std::mutex> lock(live_mu);
+      live.insert(this);
+    }
     napi_add_env_cleanup_hook(env, CleanupHook, this);
     hooked_ = true;
   }
 
   ~IpcWriter() override {
+    {
+      std::lock_guard<std::mutex> lock(live_mu);
+      live.erase(this);
+    }
     if (hooked_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
     Stop();
     if (opened_) ipcast_writer_free(&w_);  // a writer collected without close(): its objects go too
@@ -142,7 +158,7 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
 
  private:
   ipcast_writer w_{};
-  bool opened_ = false, busy_ = false, hooked_ = false;
+  bool opened_ = false, busy_ = false, hooked_ = false, lent_ = false;
   napi_env env_ = nullptr;
   Napi::ObjectReference info_, keep_;
   std::unique_ptr<Napi::Promise::Deferred> deferred_;
@@ -207,9 +223,9 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
     if (info.Length() < 3 || !info[0].IsArray() || !info[2].IsBoolean()) {
       throw Napi::TypeError::New(env, "write: expected (Uint8Array[], Float64Array | null, eos: boolean)");
     }
-    if (busy_) {
-      Napi::Error e = Napi::Error::New(env, "write: a write is already in progress");
-      e.Set("code", "ERR_BUSY");
+    if (busy_ || lent_) {
+      Napi::Error e = Napi::Error::New(env, busy_ ? "write: a write is already in progress" : "write: the writer is lent to the native relay");
+      e.Set("code", busy_ ? "ERR_BUSY" : "ERR_LENT");
       throw e;
     }
     if (__atomic_load_n(&w_.closed, __ATOMIC_ACQUIRE)) throw ErrnoError(env, "write", ECANCELED);
@@ -271,7 +287,7 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
   }
 
   Napi::Value Writable(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), !busy_ && ipcast_writer_writable(&w_));
+    return Napi::Boolean::New(info.Env(), !busy_ && !lent_ && ipcast_writer_writable(&w_));
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -284,7 +300,7 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
     o.Set("waits", (double)s.waits);
     o.Set("waitNs", (double)s.wait_ns);
     o.Set("nextSeq", (double)s.next_seq);
-    o.Set("busy", busy_);
+    o.Set("busy", busy_ || lent_);
     o.Set("closed", __atomic_load_n(&w_.closed, __ATOMIC_ACQUIRE) != 0);
     if (w_.kind == IPCAST_SHM) o.Set("slotsPosted", (double)s.slots_posted);
     o.Set("spins", (double)s.spins);
@@ -297,7 +313,7 @@ class IpcWriter : public Napi::ObjectWrap<IpcWriter> {
   // EIDRM) and marks the segment for removal; closes the pipe's write end when no wait runs.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     ipcast_writer_close(&w_);
-    if (!busy_) ipcast_writer_release(&w_);
+    if (!busy_ && !lent_) ipcast_writer_release(&w_);
     return info.Env().Undefined();
   }
 };
@@ -358,6 +374,38 @@ Napi::Value MsgLimits(const Napi::CallbackInfo& info) {
 Napi::Value NowNs(const Napi::CallbackInfo& info) { return Napi::BigInt::New(info.Env(), ipcast_mono_ns()); }
 
 }  // namespace
+
+struct IpcWriterLoan {
+  IpcWriter* writer;
+  Napi::ObjectReference keep;
+};
+
+void* LendIpcWriter(Napi::Env env, Napi::Value v, IpcWriterLoan** token) {
+  IpcWriter* w = nullptr;
+  if (v.IsObject()) {
+    void* raw = nullptr;
+    if (napi_unwrap(env, v, &raw) == napi_ok) {
+      std::lock_guard<std::mutex> lock(live_mu);
+      if (live.count(static_cast<IpcWriter*>(raw))) w = static_cast<IpcWriter*>(raw);
+    }
+  }
+  if (!w) throw Napi::TypeError::New(env, "expected an IpcWriter");
+  if (w->busy_ || w->lent_ || __atomic_load_n(&w->w_.closed, __ATOMIC_ACQUIRE)) {
+    Napi::Error e = Napi::Error::New(env, "the writer is busy, lent or closed");
+    e.Set("code", "ERR_BUSY");
+    throw e;
+  }
+  w->lent_ = true;
+  *token = new IpcWriterLoan{w, Napi::Persistent(v.As<Napi::Object>())};
+  return &w->w_;
+}
+
+void ReturnIpcWriter(IpcWriterLoan* token) {
+  IpcWriter* w = token->writer;
+  w->lent_ = false;
+  if (__atomic_load_n(&w->w_.closed, __ATOMIC_ACQUIRE)) ipcast_writer_release(&w->w_);
+  delete token;
+}
 
 void InitTransport(Napi::Env env, Napi::Object exports) {
   ipcast_crc32c(0, "", 0);  // build the CRC table on the main thread, before any worker uses it

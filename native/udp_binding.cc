@@ -1,7 +1,7 @@
 // UdpSocket: the relay's UDP socket in C, so a datagram costs no JS object until it is useful.
 //
 //   new UdpSocket(address, port, reuseAddr)   socket + bind (non-blocking, close-on-exec)
-//   .port / .inode                            bound port; socket inode (for /proc/net/udp drops)
+//   .port / .inode / .fd                      bound port; socket inode (for /proc/net/udp drops); fd (UdpRelay)
 //   .setRecvBuffer(bytes, force?) -> kernel value  SO_RCVBUF (the kernel stores twice what it grants);
 //                                            force: past rmem_max with SO_RCVBUFFORCE if CAP_NET_ADMIN
 //   .join(group, iface, source?)              IP_ADD_(SOURCE_)MEMBERSHIP on the interface iface
@@ -65,6 +65,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                        {
                            InstanceAccessor<&UdpSocket::Port>("port"),
                            InstanceAccessor<&UdpSocket::Inode>("inode"),
+                           InstanceAccessor<&UdpSocket::Fd>("fd"),
                            InstanceMethod<&UdpSocket::SetRecvBuffer>("setRecvBuffer"),
                            InstanceMethod<&UdpSocket::Join>("join"),
                            InstanceMethod<&UdpSocket::MulticastOut>("multicastOut"),
@@ -101,6 +102,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     int p = udp_local_port(fd_);
     if (p < 0) throw ErrnoError(info.Env(), "getsockname", -p);
     return Napi::Number::New(info.Env(), p);
+  }
+
+  // The descriptor, for the native relay (UdpRelay), which reads it on its own thread.
+  Napi::Value Fd(const Napi::CallbackInfo& info) {
+    if (fd_ < 0) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), fd_);
   }
 
   Napi::Value Inode(const Napi::CallbackInfo& info) {

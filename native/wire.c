@@ -66,3 +66,25 @@ int ipcast_decode(const uint8_t* buf, size_t len, struct ipcast_header* h) {
   if (crc != h->checksum) return IPCAST_CHECKSUM_MISMATCH;
   return IPCAST_OK;
 }
+
+/* The guide's first channel id (0 for an empty guide), or -1 when it is malformed: the
+   checks of decodeGuide() in src/shared/guide.ts (docs/protocol.md). */
+int ipcast_guide_first_id(const uint8_t* b, uint32_t len) {
+  if (len < 2) return -1;
+  uint32_t count = (uint32_t)b[0] << 8 | b[1], off = 2;
+  int first = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (len - off < 7) return -1;
+    uint32_t id = (uint32_t)b[off] << 8 | b[off + 1], name_len = b[off + 6];
+    off += 7;
+    if (len - off < name_len + 2) return -1;
+    off += name_len;
+    uint32_t desc_len = (uint32_t)b[off] << 8 | b[off + 1];
+    off += 2;
+    if (desc_len > 1024 || len - off < desc_len) return -1;
+    off += desc_len;
+    if (id == 0) return -1;
+    if (i == 0) first = (int)id;
+  }
+  return off == len ? first : -1;
+}

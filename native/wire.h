@@ -65,6 +65,10 @@ void ipcast_encode_header(const struct ipcast_header* h, const uint8_t* payload,
 // Decodes one datagram of exactly `len` bytes. Returns IPCAST_OK and fills `h`, or a reason.
 int ipcast_decode(const uint8_t* buf, size_t len, struct ipcast_header* h);
 
+// A channel guide's payload (kind 2 on channel 0): its first channel id (0 when it lists
+// none), or -1 when it is malformed (the bad_guide reason).
+int ipcast_guide_first_id(const uint8_t* b, uint32_t len);
+
 #ifdef __cplusplus
 }
 #endif

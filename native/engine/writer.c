@@ -256,6 +256,19 @@ int ipcast_writer_finish(ipcast_writer* w) {
   }
 }
 
+int ipcast_writer_resume(ipcast_writer* w) {
+  if (is_closed(w)) {
+    w->last_op = "write";
+    return -ECANCELED;
+  }
+  // As ipcast_writer_finish does before it sleeps: what is put becomes visible to the reader.
+  if (w->kind != IPCAST_MSG) {
+    int f = ipcast_writer_flush(w);
+    if (f < 0 && f != -EAGAIN) return f;
+  }
+  return run_spinning(w);
+}
+
 int ipcast_writer_writable(ipcast_writer* w) {
   if (is_closed(w)) return 0;
   switch (w->kind) {

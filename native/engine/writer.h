@@ -75,6 +75,9 @@ int ipcast_writer_write(ipcast_writer* w, size_t n, int eos);
 /* Blocks until the rest of the batch is in (waits in 100 ms slices, checking `closed`).
    0, -ECANCELED when closed meanwhile, -EPIPE when the reader died, -errno. */
 int ipcast_writer_finish(ipcast_writer* w);
+/* Goes on with a batch that returned -EAGAIN, without blocking (steps 1 and 2 again): 0 when
+   the rest is in, -EAGAIN while still full, else -errno. For a driver that polls (the relay). */
+int ipcast_writer_resume(ipcast_writer* w);
 /* Room right now? */
 int ipcast_writer_writable(ipcast_writer* w);
 void ipcast_writer_get_stats(const ipcast_writer* w, ipcast_writer_stats* out);

@@ -102,6 +102,8 @@ export interface NativeUdpSocket {
   readonly port: number | undefined;
   /** The socket's inode (matches /proc/net/udp); undefined once closed. */
   readonly inode: number | undefined;
+  /** The descriptor, for UdpRelay (which reads it on its own thread); undefined once closed. */
+  readonly fd: number | undefined;
   /** SO_RCVBUF; returns what the kernel stored (twice what it granted). */
   /** force: past net.core.rmem_max with SO_RCVBUFFORCE when the process has CAP_NET_ADMIN. */
   setRecvBuffer(bytes: number, force?: boolean): number;
@@ -122,6 +124,56 @@ export interface NativeUdpSocket {
   waitWritable(cb: () => void): void;
   /** Idempotent. */
   close(): void;
+}
+
+export type NativeRelayEvent =
+  | 'guide'
+  | 'selected'
+  | 'session-end'
+  | 'drained'
+  | 'returned'
+  | 'handoff-error'
+  | 'socket-error';
+
+/** One transport kind's counters in the native relay, over the whole run. */
+export interface NativeRelayKindStats {
+  handedOff: number;
+  handedOffBytes: number;
+  droppedSlow: number;
+  handOffErrors: number;
+  /** ns from a batch finding the transport full to the batch being in. */
+  waitNs: number;
+  /** Point in time: queued (and in flight) in this kind's outputs. */
+  depth: number;
+  bufferBytes: number;
+}
+
+export interface NativeRelayStats {
+  datagrams: number;
+  bytes: number;
+  otherChannel: number;
+  delivered: number;
+  /** Chunks that keep the stream alive (data delivered, guide, heartbeat): the idle timer. */
+  activity: number;
+  lost: number;
+  reordered: number;
+  duplicates: number;
+  channel: number;
+  session: number;
+  /** Indexed by the wire reason (1..7 as native/wire.h, 8 bad_guide); [0] unused. */
+  decodeErrors: number[];
+  pipe: NativeRelayKindStats;
+  shm: NativeRelayKindStats;
+  msg: NativeRelayKindStats;
+}
+
+/** The native relay path (native/relay_binding.cc); src/receiver/native-path.ts drives it. */
+export interface NativeUdpRelay {
+  attach(kind: 'pipe' | 'shm' | 'msg', session: number, writer: NativeIpcWriter): void;
+  detach(kind: 'pipe' | 'shm' | 'msg', session: number, discard: boolean): void;
+  endIdle(): void;
+  stats(): NativeRelayStats;
+  stop(): Promise<void>;
 }
 
 /** The raw surface of native/addon.cc. Validation and defaults live in the TypeScript above it. */
@@ -145,6 +197,20 @@ export interface NativeBinding {
   ipcNowNs(): bigint;
   /** socket + bind (SO_REUSEADDR first when reuseAddr); address '' = any. */
   UdpSocket: new (address: string, port: number, reuseAddr: boolean) => NativeUdpSocket;
+  UdpRelay: new (
+    fd: number,
+    options: { channel?: number; window?: number; maxHoldMs?: number; maxBufferBytes?: number; kinds: ('pipe' | 'shm' | 'msg')[] },
+    onEvent: (type: NativeRelayEvent, kind: 'pipe' | 'shm' | 'msg' | undefined, a: number, b: number, data: Buffer | undefined) => void,
+  ) => NativeUdpRelay;
+  /** Tests: the C sequencer over a script (op 0 push, 1 flushStale, 2 releaseAll). */
+  relaySequencerReplay(
+    ops: Uint8Array,
+    seqs: Uint32Array,
+    timestamps: Float64Array,
+    nowMs: Float64Array,
+    window: number,
+    maxHoldMs: number,
+  ): { order: number[]; lost: number; reordered: number; duplicates: number; restarts: number };
 }
 
 let cached: NativeBinding | undefined;

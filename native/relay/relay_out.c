@@ -1,0 +1,137 @@
+// See relay_out.h.
+#include "relay_out.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/record.h"
+
+/* One writer batch: as the JS feeder batches (src/receiver/child-feeder.ts). */
+#define BATCH_CHUNKS 64
+#define BATCH_BYTES (1u << 20)
+
+relay_chunk* relay_chunk_new(const uint8_t* payload, uint32_t len, uint64_t sender_us, uint8_t kind) {
+  relay_chunk* c = malloc(sizeof *c + len);
+  if (!c) return NULL;
+  c->refs = 1;
+  c->len = len;
+  c->sender_us = sender_us;
+  c->kind = kind;
+  if (len) memcpy(c->data, payload, len);
+  return c;
+}
+
+void relay_chunk_unref(relay_chunk* c) {
+  if (c && --c->refs == 0) free(c);
+}
+
+int relay_out_init(relay_out* o, ipcast_kind kind, uint32_t session) {
+  memset(o, 0, sizeof *o);
+  o->cap = 1024;
+  o->q = malloc(o->cap * sizeof *o->q);
+  if (!o->q) return -ENOMEM;
+  o->used = 1;
+  o->kind = kind;
+  o->session = session;
+  return 0;
+}
+
+int relay_out_empty(const relay_out* o) { return o->count == 0 && o->n_inflight == 0; }
+
+static relay_chunk* pop(relay_out* o) {
+  relay_chunk* c = o->q[o->head];
+  o->head = (o->head + 1) & (o->cap - 1);
+  o->count--;
+  o->bytes -= c->len;
+  return c;
+}
+
+static int grow(relay_out* o) {
+  uint32_t cap = o->cap * 2;
+  relay_chunk** q = malloc(cap * sizeof *q);
+  if (!q) return -ENOMEM;
+  for (uint32_t i = 0; i < o->count; i++) q[i] = o->q[(o->head + i) & (o->cap - 1)];
+  free(o->q);
+  o->q = q;
+  o->cap = cap;
+  o->head = 0;
+  return 0;
+}
+
+int relay_out_push(relay_out* o, relay_chunk* c, uint64_t max_bytes, relay_kind_stats* st) {
+  while (o->bytes + c->len > max_bytes && o->count > 0) {
+    relay_chunk_unref(pop(o));
+    relay_bump(&st->dropped_slow, 1);
+  }
+  if (o->count == o->cap && grow(o) < 0) {
+    relay_bump(&st->dropped_slow, 1);
+    return -ENOMEM;
+  }
+  c->refs++;
+  o->q[(o->head + o->count) & (o->cap - 1)] = c;
+  o->count++;
+  o->bytes += c->len;
+  return 0;
+}
+
+static void finish_batch(relay_out* o, relay_kind_stats* st, int ok) {
+  if (o->full_since_ns) relay_bump(&st->wait_ns, ipcast_mono_ns() - o->full_since_ns);
+  o->full_since_ns = 0;
+  if (ok) {
+    relay_bump(&st->handed_off, o->n_inflight);
+    relay_bump(&st->handed_off_bytes, o->inflight_bytes);
+  }
+  for (uint32_t i = 0; i < o->n_inflight; i++) relay_chunk_unref(o->inflight[i]);
+  o->n_inflight = 0;
+  o->inflight_bytes = 0;
+}
+
+relay_out_state relay_out_service(relay_out* o, relay_kind_stats* st, int max_batches, int* err) {
+  for (int b = 0; o->w && b < max_batches; b++) {
+    int r;
+    if (o->n_inflight > 0) {
+      r = ipcast_writer_resume(o->w);
+    } else {
+      if (o->count == 0) return OUT_IDLE;
+      uint32_t n = 0;
+      uint64_t bytes = 0;
+      while (o->count > 0 && n < BATCH_CHUNKS && bytes < BATCH_BYTES) {
+        relay_chunk* c = pop(o);
+        o->inflight[n++] = c;
+        bytes += c->len;
+      }
+      o->n_inflight = n;
+      o->inflight_bytes = bytes;
+      if (ipcast_writer_reserve(o->w, n) < 0) {
+        r = -ENOMEM;
+      } else {
+        for (uint32_t i = 0; i < n; i++) {
+          o->w->data[i] = o->inflight[i]->data;
+          o->w->len[i] = o->inflight[i]->len;
+          o->w->sender_us[i] = o->inflight[i]->sender_us;
+        }
+        r = ipcast_writer_write(o->w, n, 0);
+      }
+    }
+    if (r == -EAGAIN) {
+      if (!o->full_since_ns) o->full_since_ns = ipcast_mono_ns();
+      return OUT_FULL;
+    }
+    if (r < 0) {
+      finish_batch(o, st, 0);
+      relay_bump(&st->handoff_errors, 1);
+      *err = -r;
+      return OUT_ERROR;
+    }
+    finish_batch(o, st, 1);
+  }
+  return o->w && o->count > 0 ? OUT_FULL : OUT_IDLE;
+}
+
+void relay_out_free(relay_out* o) {
+  for (uint32_t i = 0; i < o->n_inflight; i++) relay_chunk_unref(o->inflight[i]);
+  while (o->count > 0) relay_chunk_unref(pop(o));
+  free(o->q);
+  memset(o, 0, sizeof *o);
+}
