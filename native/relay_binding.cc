@@ -118,6 +118,7 @@ class UdpRelay : public Napi::ObjectWrap<UdpRelay> {
   Napi::ThreadSafeFunction tsfn_;
   bool hooked_ = false, stopping_ = false, refd_ = true;
   std::vector<Napi::Promise::Deferred> stop_waiters_;
+  relay_stats final_{};
 
   // The relay thread: every event crosses to the main thread as a copy.
   static void OnEvent(void* ctx, const relay_event* ev) {
@@ -152,6 +153,7 @@ class UdpRelay : public Napi::ObjectWrap<UdpRelay> {
   // Main thread, after the thread's last event: join, free, settle stop().
   void Finish(Napi::Env env) {
     if (thread_.joinable()) thread_.join();
+    relay_get_stats(relay_, &final_);  // stats() goes on answering with the last figures
     relay_free(relay_);
     relay_ = nullptr;
     tsfn_.Release();
@@ -193,9 +195,8 @@ class UdpRelay : public Napi::ObjectWrap<UdpRelay> {
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
-    if (!relay_) return o;
-    relay_stats s;
-    relay_get_stats(relay_, &s);
+    relay_stats s = final_;
+    if (relay_) relay_get_stats(relay_, &s);
     o.Set("datagrams", (double)s.datagrams);
     o.Set("bytes", (double)s.bytes);
     o.Set("otherChannel", (double)s.other_channel);
@@ -251,6 +252,7 @@ class UdpRelay : public Napi::ObjectWrap<UdpRelay> {
     relay_stop(relay_);
     if (thread_.joinable()) thread_.join();
     tsfn_.Abort();
+    relay_get_stats(relay_, &final_);
     relay_free(relay_);
     relay_ = nullptr;
   }

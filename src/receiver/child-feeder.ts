@@ -11,6 +11,7 @@
  * A child that exits while the stream goes on is restarted with backoff, up to `maxRestarts`.
  */
 import type { TransportKind, TransportStats } from '../shared/stats.js';
+import type { NativeIpcWriter } from '../shared/native.js';
 import type { HandOffMeta } from '../transport/index.js';
 
 export type { HandOffMeta };
@@ -31,6 +32,21 @@ export interface FeedableChild {
   readonly exited: Promise<ChildExit>;
   /** Seconds this child's writer has waited on a full transport, as the native side measured it. */
   waitSeconds?(): number;
+  /** The engine writer, for the native relay path (src/receiver/native-path.ts). */
+  readonly nativeWriter?: NativeIpcWriter;
+}
+
+/**
+ * The native relay path's side of one output (src/receiver/native-path.ts): the queue in
+ * front of the child lives in C and the relay's thread writes it. The feeder then only
+ * supervises the child: lends it the writer when the child is up, takes it back when it exits.
+ */
+export interface NativeOutput {
+  attach(child: FeedableChild): void;
+  /** Take the writer back; discard: the queue goes too (the feeder is closing or gave up). */
+  detach(discard: boolean): void;
+  /** Resolves when the stream has ended, the queue is empty and the writer is back. */
+  drained(): Promise<void>;
 }
 
 export type SlowChildPolicy = 'drop-oldest' | 'block';
@@ -45,6 +61,8 @@ export interface ChildFeederOptions {
   /** Called with true when the queue is full under 'block', false when it has room again. */
   backpressure(paused: boolean): void;
   log(message: string): void;
+  /** The native relay path: chunks never pass through deliver(); see NativeOutput. */
+  native?: NativeOutput;
 }
 
 const BATCH_CHUNKS = 64;
@@ -85,7 +103,7 @@ export class ChildFeeder {
   }
 
   deliver(payload: Buffer, meta: HandOffMeta): void {
-    if (this.ending || this.closed || this.failed) return;
+    if (this.ending || this.closed || this.failed || this.o.native) return;
     const s = this.o.stats;
     if (s.bufferBytes + payload.length > this.o.maxBufferBytes && this.queue.length > this.head) {
       if (this.o.policy === 'block') {
@@ -114,7 +132,7 @@ export class ChildFeeder {
   /** End of stream: drain the queue, close the child's input, wait for it to exit. */
   async endOfStream(): Promise<ChildExit> {
     this.ending = true;
-    await this.drained();
+    await (this.o.native ? this.nativeDrained(this.o.native) : this.drained());
     if (this.restartTimer) {
       clearTimeout(this.restartTimer);
       this.restartTimer = undefined;
@@ -141,6 +159,7 @@ export class ChildFeeder {
     const child = this.child;
     this.child = undefined;
     for (const w of this.drainedWaiters.splice(0)) w();
+    this.o.native?.detach(true);
     if (child) await child.close().catch(() => {});
   }
 
@@ -154,13 +173,15 @@ export class ChildFeeder {
     this.waitBase = this.o.stats.waitSeconds;
     this.o.stats.up = true;
     void child.exited.then((exit) => this.onExit(child, exit));
-    this.pump();
+    if (this.o.native) this.o.native.attach(child);
+    else this.pump();
   }
 
   private onExit(child: FeedableChild, exit: ChildExit): void {
     if (this.child !== child) return;
     this.child = undefined;
     this.o.stats.up = false;
+    this.o.native?.detach(false);
     this.lastExit = exit;
     if (this.ending || this.closed) {
       for (const w of this.exitWaiters.splice(0)) w(exit);
@@ -172,6 +193,7 @@ export class ChildFeeder {
     if (this.restarts >= this.o.maxRestarts) {
       this.failed = true;
       this.o.log(`${this.o.kind}: decoder ${how}; restart limit (${this.o.maxRestarts}) reached, giving up on it`);
+      this.o.native?.detach(true);
       for (const w of this.drainedWaiters.splice(0)) w();
       return;
     }
@@ -184,6 +206,7 @@ export class ChildFeeder {
       this.spawn().catch((err: Error) => {
         this.failed = true;
         this.o.log(`${this.o.kind}: cannot restart the decoder: ${err.message}`);
+        this.o.native?.detach(true);
         for (const w of this.drainedWaiters.splice(0)) w();
       });
     }, this.backoffMs);
@@ -196,6 +219,15 @@ export class ChildFeeder {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
+  }
+
+  /** The native queue drained, or this feeder gave up or closed meanwhile. */
+  private nativeDrained(native: NativeOutput): Promise<void> {
+    if (this.failed || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drainedWaiters.push(resolve);
+      void native.drained().then(resolve);
+    });
   }
 
   private drained(): Promise<void> {

@@ -47,6 +47,7 @@ export async function startDecoderChild(kind: TransportKind, o: DecoderChildOpti
       return child.writable;
     },
     writeBatch: (payloads, metas) => child.writeBatch(payloads, metas),
+    nativeWriter: child.nativeWriter,
     waitSeconds: () => child.stats().waitSeconds,
     end: () => child.end(),
     close: () => child.close(),

@@ -14,7 +14,8 @@ import { emptyTransportStats, type ReceiverStats, type TransportKind } from '../
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
 import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
-import { openUdpInput, type UdpInput } from './inputs/udp-input.js';
+import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
+import { NativePath } from './native-path.js';
 import { SequenceTracker } from './sequence-tracker.js';
 
 export interface ReceiverOptions {
@@ -44,6 +45,8 @@ const STOP_GRACE_MS = 2000;
 
 interface Session {
   feeders: Map<TransportKind, ChildFeeder>;
+  /** The native relay's number for this stream (1, 2, ...); its outputs feed these children. */
+  nativeSession: number;
   /** Chunks delivered in this session (an idle timeout ends only a stream that started). */
   delivered: number;
   started: Promise<void>;
@@ -53,6 +56,10 @@ interface Session {
 export class Receiver {
   private udp: UdpInput | undefined;
   private tcp: TcpInput | undefined;
+  /** The native relay path (UDP, ipcast format): chunks never reach JS. */
+  private native: NativePath | undefined;
+  /** The native relay's live stream: the next session's children feed from its outputs. */
+  private nativeSession = 1;
   private framer: ChunkFramer | undefined;
   private tracker: SequenceTracker<Chunk>;
   /** What the trackers of earlier streams and connections counted: the counters add up over the run. */
@@ -81,11 +88,13 @@ export class Receiver {
   async start(): Promise<void> {
     const ep = this.o.endpoint;
     if (ep.proto === 'udp') {
+      const native = relayPath(ep, this.o.format) === 'native';
       this.udp = await openUdpInput(
         ep,
         { datagram: (buf, _from, decoded) => this.onDatagram(buf, decoded), warning: (m) => this.o.log(m) },
-        { decode: this.o.format === 'ipcast' },
+        { decode: this.o.format === 'ipcast', relay: native },
       );
+      if (native) this.startNativePath(this.udp.fd!);
     } else {
       this.tcp = openTcpInput(ep, {
         connected: () => {
@@ -119,7 +128,13 @@ export class Receiver {
     this.stopped = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.housekeeping) clearInterval(this.housekeeping);
-    await Promise.all([this.udp?.close(), this.tcp?.close()]);
+    // The native relay ends the live stream: what it holds and what is queued drains to the
+    // children below (as the JS path's queues do), then the relay stops and gives back every writer.
+    if (this.native) {
+      if (this.session) this.native.endIdle();
+    } else {
+      await Promise.all([this.udp?.close(), this.tcp?.close()]);
+    }
     const s = this.session;
     this.session = undefined;
     if (s) {
@@ -135,10 +150,53 @@ export class Receiver {
         }),
       );
     }
+    if (this.native) {
+      await this.native.stop();
+      await this.udp?.close();
+    }
   }
 
   get listeningPort(): number | undefined {
     return this.udp?.port;
+  }
+
+  private startNativePath(fd: number): void {
+    this.native = new NativePath(
+      {
+        fd,
+        ...(this.o.channel !== undefined ? { channel: this.o.channel } : {}),
+        window: REORDER_WINDOW,
+        maxHoldMs: REORDER_HOLD_MS,
+        maxBufferBytes: this.o.maxBufferBytes,
+        transports: this.o.transports,
+        stats: this.o.stats,
+      },
+      {
+        guide: (guide) => {
+          this.o.stats.guide = guide;
+          this.armIdleTimer();
+        },
+        selected: (channel, fromGuide) => this.select(channel, fromGuide ? 'the first in the guide' : 'the first to arrive; no guide yet'),
+        sessionEnd: (session, why) => this.onNativeSessionEnd(session, why),
+        log: (m) => this.o.log(m),
+      },
+    );
+  }
+
+  /** The native relay ended stream `session` (its end of stream, or our idle timeout). */
+  private onNativeSessionEnd(session: number, why: 'eos' | 'idle'): void {
+    this.nativeSession = session + 1;
+    if (this.stopped) return;
+    if (this.session?.nativeSession !== session) {
+      // A stream that began and ended while the last one's decoders were exiting: it gets
+      // decoders of its own, as on the JS path, unless the run ends with the first stream.
+      if (this.o.exitOnEos) {
+        for (const kind of this.o.transports) this.native!.output(kind, session).detach(true);
+        return;
+      }
+      this.startSession(session);
+    }
+    this.endSession(why === 'idle' ? `no data for ${this.o.idleTimeoutMs! / 1000} s` : 'end of stream');
   }
 
   private newFramer(): ChunkFramer {
@@ -251,7 +309,7 @@ export class Receiver {
     for (const f of session.feeders.values()) f.deliver(payload, meta);
   }
 
-  private startSession(): Session | undefined {
+  private startSession(nativeSession = this.nativeSession): Session | undefined {
     const s = this.o.stats;
     s.endOfStream = false;
     const feeders = new Map<TransportKind, ChildFeeder>();
@@ -269,10 +327,11 @@ export class Receiver {
           maxRestarts: this.o.maxRestarts,
           backpressure: (paused) => this.onBackpressure(kind, paused),
           log: this.o.log,
+          ...(this.native ? { native: this.native.output(kind, nativeSession) } : {}),
         }),
       );
     }
-    const session: Session = { feeders, delivered: 0, ended: false, started: Promise.resolve() };
+    const session: Session = { feeders, nativeSession, delivered: 0, ended: false, started: Promise.resolve() };
     // Settles once every child's start has: a stop() after a failed start then finds each
     // child that did start, and closes it.
     session.started = Promise.allSettled([...feeders.values()].map((f) => f.start())).then((results) => {
@@ -327,7 +386,10 @@ export class Receiver {
     else {
       this.idleTimer = setTimeout(() => {
         this.idleTimer = undefined;
-        if (this.session?.delivered || this.o.exitOnEos) {
+        if (this.native) {
+          // The relay ends the stream and says so ('session-end'), in order with its chunks.
+          if (this.session?.delivered || this.o.exitOnEos) this.native.endIdle();
+        } else if (this.session?.delivered || this.o.exitOnEos) {
           this.release(this.tracker.releaseAll());
           this.endSession(`no data for ${this.o.idleTimeoutMs! / 1000} s`);
         }
@@ -337,7 +399,13 @@ export class Receiver {
   }
 
   private tick(): void {
-    this.release(this.tracker.flushStale());
+    if (this.native) {
+      const sync = this.native.sync();
+      if (this.session) this.session.delivered += sync.delivered;
+      if (sync.active) this.armIdleTimer();
+    } else {
+      this.release(this.tracker.flushStale());
+    }
     // /proc/net/udp is read synchronously and can be large: once a second is plenty.
     if (this.udp && ++this.ticks % KERNEL_DROPS_EVERY_TICKS === 0) this.o.stats.kernelDrops = this.udp.kernelDrops();
     // Every child gave up (restart limit): nothing left to feed.

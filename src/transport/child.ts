@@ -67,6 +67,9 @@ export interface TransportChild {
   close(): Promise<void>;
   readonly exited: Promise<TransportExit>;
   stats(): TransportStats;
+  /** The engine writer itself, for the native relay path, which writes from its own thread
+   *  (native/relay): while it holds it, write() here fails with ERR_LENT. */
+  readonly nativeWriter: NativeIpcWriter;
   on(event: 'progress', fn: (r: SinkReport) => void): this;
   on(event: 'report', fn: (r: SinkReport) => void): this;
 }
@@ -300,6 +303,10 @@ class IpcTransportChild extends EventEmitter implements TransportChild {
       await this.close();
       throw err;
     });
+  }
+
+  get nativeWriter(): NativeIpcWriter {
+    return this.writer;
   }
 
   write(payload: Buffer, meta?: HandOffMeta): Promise<void> {

@@ -30,6 +30,8 @@ export interface UdpInput {
   readonly port: number;
   /** 'native' (recvmmsg in the addon) or 'dgram' (node:dgram). */
   readonly impl: 'native' | 'dgram';
+  /** The socket's descriptor when opened with `relay` (the native relay reads it). */
+  readonly fd?: number;
   /** The kernel's count of datagrams dropped on this socket (receive buffer full). */
   kernelDrops(): number;
   close(): Promise<void>;
@@ -48,6 +50,8 @@ export interface UdpInputHandlers {
 export interface UdpInputOptions {
   /** Decode every datagram as an ipcast chunk before datagram() (native input only). */
   decode?: boolean;
+  /** Open and join only: the native relay (src/receiver/native-path.ts) will read the socket. */
+  relay?: boolean;
 }
 
 
@@ -56,14 +60,22 @@ export function udpImpl(ep: UdpEndpoint): 'native' | 'dgram' {
   return ep.family === 4 && process.env.IPCAST_UDP !== 'dgram' ? 'native' : 'dgram';
 }
 
+/**
+ * Whether recv's chunks take the native relay path (no JS per chunk; docs/receiver.md):
+ * ipcast chunks on the native UDP input, unless IPCAST_RELAY=js asks for the JS path.
+ */
+export function relayPath(ep: UdpEndpoint, format: 'ipcast' | 'raw'): 'native' | 'js' {
+  return format === 'ipcast' && udpImpl(ep) === 'native' && process.env.IPCAST_RELAY !== 'js' ? 'native' : 'js';
+}
+
 export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers, opts: UdpInputOptions = {}): Promise<UdpInput> {
   if (ep.iface !== undefined && !isLocalAddress(ep.iface)) {
     throw new UsageError(`interface address ${ep.iface} is not on this machine`, 'ERR_BAD_INTERFACE');
   }
-  return udpImpl(ep) === 'native' ? openNativeInput(ep, handlers, opts.decode ?? false) : openDgramInput(ep, handlers);
+  return udpImpl(ep) === 'native' ? openNativeInput(ep, handlers, opts.decode ?? false, opts.relay ?? false) : openDgramInput(ep, handlers);
 }
 
-function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: boolean): UdpInput {
+function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: boolean, relay: boolean): UdpInput {
   const { UdpSocket } = loadNative();
   let socket: NativeUdpSocket;
   try {
@@ -89,7 +101,7 @@ function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: bo
   }
   warnIfLess(ep, Math.floor(stored / 2), handlers);
 
-  socket.receive(
+  if (!relay) socket.receive(
     decode,
     (data, meta, count) => {
       for (let i = 0, m = 0; i < count; i++, m += UDP_META_STRIDE) {
@@ -128,6 +140,7 @@ function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: bo
   return {
     port,
     impl: 'native',
+    ...(relay ? { fd: socket.fd! } : {}),
     kernelDrops: () => readUdpDrops(ep.family, port, inode),
     close: () => {
       socket.close();
