@@ -9,8 +9,9 @@
 // format every datagram is written whole and the run ends after --idle-ms without data.
 // When stdout is a pipe it is raised to 1 MiB (F_SETPIPE_SZ, as ipcast's pipe transport does), so
 // a reader that falls behind for a moment does not stop the relay at once.
-// The kernel's drop count comes from SO_RXQ_OVFL. One JSON line of counts goes to stderr:
-//   {"datagrams":N,"bytes":N,"payloadBytes":N,"seconds":S,"mbps":R,"kernelDrops":N,
+// The kernel's drop count comes from SO_RXQ_OVFL. One JSON line of counts goes to stderr
+// (cpuMs: this process's user + system time, getrusage):
+//   {"cpuMs":N,"datagrams":N,"bytes":N,"payloadBytes":N,"seconds":S,"mbps":R,"kernelDrops":N,
 //    "decodeErrors":N,"gaps":N,"eos":true|false}
 // Exit 0 when the stream ended (EOS, or idle after data in raw format), 1 otherwise.
 #define _GNU_SOURCE
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -167,10 +169,13 @@ int main(int argc, char** argv) {
     }
   }
   double secs = last - first;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
   fprintf(stderr,
-          "{\"datagrams\":%llu,\"bytes\":%llu,\"payloadBytes\":%llu,\"seconds\":%.6f,\"mbps\":%.1f,\"kernelDrops\":%u,"
+          "{\"cpuMs\":%.1f,\"datagrams\":%llu,\"bytes\":%llu,\"payloadBytes\":%llu,\"seconds\":%.6f,\"mbps\":%.1f,\"kernelDrops\":%u,"
           "\"decodeErrors\":%llu,\"gaps\":%llu,\"eos\":%s}\n",
-          (unsigned long long)datagrams, (unsigned long long)bytes, (unsigned long long)payload_bytes, secs,
+          cpu_ms, (unsigned long long)datagrams, (unsigned long long)bytes, (unsigned long long)payload_bytes, secs,
           secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0.0, drops, (unsigned long long)decode_errors,
           (unsigned long long)gaps, eos ? "true" : "false");
   close(fd);

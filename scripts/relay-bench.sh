@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
 # The relay benchmark of docs/benchmarks.md ("Relay"): how fast can `ipcast send` feed
-# `ipcast recv` over UDP on this machine without losing a byte, next to relays with no Node in
-# them, fed by the same sender in the same run. Then the receiver's memory over a long run.
+# `ipcast recv` over UDP on this machine without losing a byte, and at what CPU cost, next to
+# relays with no Node in them, fed by the same sender in the same run. Then the receiver's
+# memory over a long run.
 #
 #   scripts/relay-bench.sh [--trials N] [--rates "200M 400M ... max"] [--size BYTES]
-#                          [--rss-seconds S] [--rss-rate R] [--rss-node-options "FLAGS"]
-#                          [--skip-rss] [--json FILE]
+#                          [--relays "c socat js native"] [--rss-seconds S] [--rss-rate R]
+#                          [--rss-node-options "FLAGS"] [--skip-rss] [--json FILE]
 #
-# Every trial streams one random file (40 MB by default) once, unicast on 127.0.0.1:
+# Every trial streams one random file (40 MB by default) once, unicast on 127.0.0.1, into
+# sha256sum through a pipe (the same consumer for every relay):
 #   c        ipcast send FILE --rate R --to udp://127.0.0.1:P  into  ipcast-udp-baseline P | sha256sum
-#            (C: recvmmsg, header + CRC-32C checked, payload written to a pipe; it also times the
-#            stream, which gives the rate the sender really reached)
+#            (C: recvmmsg, header + CRC-32C checked, payload written to the pipe; it also times the
+#            stream, which gives the rate the sender really reached, and reports its CPU time)
 #   socat    ipcast send FILE --rate R --format raw ...  into  socat -u UDP-RECV:P,rcvbuf=8388608 - | sha256sum
-#   dgram    ... into  IPCAST_UDP=dgram ipcast recv "udp://@:P?rcvbuf=8388608" --transport shm
-#            --exec sha256sum --exit-on-eos        (node:dgram: the receiver before issue 8)
-#   native   the same with the native input (recvmmsg in the addon): today's receiver
+#   native   ipcast recv "udp://@:P?rcvbuf=8388608" --transport pipe --exec sha256sum --exit-on-eos:
+#            today's receiver, the native relay path (no JS per chunk)
+#   js       the same with IPCAST_RELAY=js: the native input, every chunk through JS (before issue 12)
+#   dgram    the same with IPCAST_UDP=dgram: node:dgram and JS (before issue 8; not run by default)
 # A trial passes when the digest equals the file's. A rate passes for a relay when all its
 # trials pass; the highest loss-free rate is the highest rate that passed with every lower
 # rate passing too. After two failing rates in a row a relay is not tried higher.
+# Beside each rate: the relay's own CPU time per GB of payload (median of its trials): the C
+# relay's getrusage, recv's process.cpuUsage() from its summary (every thread of the process,
+# not its children), less recv's start-up and shut-down (a recv that gets no data, median of
+# three), and the ratio native / c.
 # Then `ipcast send --rate max` into the C relay, with the dgram and the native UDP output:
-# the sender's own ceiling. Last, the RSS of `ipcast recv` (native input, shm, the sink) sampled
-# every second for --rss-seconds at --rss-rate (default 60 s at 100M), the sender looping;
-# --rss-node-options runs that receiver with NODE_OPTIONS (e.g. "--max-semi-space-size=2").
-# Beside each rate: the receiver's own CPU time for the whole stream (median of its trials).
+# the sender's own ceiling. Last, the RSS of `ipcast recv` (native relay path, shm, the sink)
+# sampled every second for --rss-seconds at --rss-rate (default 60 s at 100M), the sender
+# looping; --rss-node-options runs that receiver with NODE_OPTIONS.
 #
 # Needs: node, the addon and executables built (npm install), dist/ (npm run build:ts), socat
 # (optional: its column is skipped without it), sha256sum. Traffic stays on 127.0.0.1.
@@ -39,6 +45,7 @@ RSS_RATE=100M
 RSS_NODE_OPTIONS=""
 SKIP_RSS=0
 JSON_OUT=""
+RELAYS_ASKED="c socat js native"
 while [ $# -gt 0 ]; do
   case "$1" in
     --trials) TRIALS=$2; shift 2 ;;
@@ -49,7 +56,8 @@ while [ $# -gt 0 ]; do
     --rss-node-options) RSS_NODE_OPTIONS=$2; shift 2 ;;
     --skip-rss) SKIP_RSS=1; shift ;;
     --json) JSON_OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --relays) RELAYS_ASKED=$2; shift 2 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "relay-bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -93,8 +101,8 @@ wait_line() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-# One trial: relay $1 at rate $2. Leaves "ok" or "fail" in $WORK/result (and appends the C
-# relay's Mbit/s to $WORK/mbps.RATE).
+# One trial: relay $1 at rate $2. Leaves "ok" or "fail" in $WORK/result, appends the C
+# relay's Mbit/s to $WORK/mbps.RATE and the relay's CPU ms to $WORK/cpu.RELAY.RATE.
 trial() {
   local relay=$1 rate=$2 port out err rpid fmt=ipcast recv_env=""
   port=$(free_port)
@@ -102,25 +110,18 @@ trial() {
   : > "$out"; : > "$err"
   case $relay in
     c)
-      ( "$CRELAY" "$port" --rcvbuf 8388608 --wait-ms 20000 | sha256sum > "$out" ) 2> "$err" &
+      "$CRELAY" "$port" --rcvbuf 8388608 --wait-ms 20000 2> "$err" > >(sha256sum > "$out") &
       rpid=$!; wait_line "$err" listening || true ;;
     socat)
       fmt=raw
       socat -u "UDP-RECV:$port,bind=127.0.0.1,rcvbuf=8388608" - 2> "$err" > >(sha256sum > "$out") &
       rpid=$!; wait_bound "$port" || true ;;
-    dgram|native)
-      if [ "$relay" = dgram ]; then recv_env="IPCAST_UDP=dgram"; fi
+    dgram|js|native)
+      case $relay in dgram) recv_env="IPCAST_UDP=dgram" ;; js) recv_env="IPCAST_RELAY=js" ;; esac
       # env execs node: $! is the receiver itself (--idle-timeout bounds it).
-      env $recv_env "${IPCAST[@]}" recv "udp://@:$port?rcvbuf=8388608" --transport shm \
+      env $recv_env "${IPCAST[@]}" recv "udp://@:$port?rcvbuf=8388608" --transport pipe \
         --exec sha256sum --exit-on-eos --idle-timeout 3 > "$out" 2> "$err" &
       rpid=$!
-      # its own CPU time (utime + stime, not its children's), sampled until it exits
-      ( while [ -r "/proc/$rpid/stat" ]; do
-          read -r -a st < "/proc/$rpid/stat" 2>/dev/null && echo $(( (st[13] + st[14]) * 1000 / TCK )) > "$WORK/cpu.now"
-          sleep 0.05
-        done ) &
-      PIDS+=("$!")
-      : > "$WORK/cpu.now"
       wait_line "$err" 'listening on' || true ;;
   esac
   PIDS+=("$rpid")
@@ -131,37 +132,72 @@ trial() {
     sleep 0.5
     kill -INT "$rpid" 2>/dev/null || true
     wait "$rpid" 2>/dev/null || true
-    for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
   else
     wait "$rpid" 2>/dev/null || true
   fi
+  for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
   if [ "$relay" = c ]; then
     grep -o '"mbps":[0-9.]*' "$err" | cut -d: -f2 >> "$WORK/mbps.$rate" || true
+    grep -o '"cpuMs":[0-9.]*' "$err" | cut -d: -f2 >> "$WORK/cpu.$relay.$rate" || true
+  elif [ "$relay" != socat ]; then
+    recv_cpu_ms "$err" >> "$WORK/cpu.$relay.$rate" || true
   fi
-  if [ "$relay" = dgram ] || [ "$relay" = native ]; then
-    sleep 0.1
-    if [ -s "$WORK/cpu.now" ]; then cat "$WORK/cpu.now" >> "$WORK/cpu.$relay.$rate"; fi
-  fi
-  if [ "$(cut -c1-64 "$out")" = "$WANT" ]; then echo ok > "$WORK/result"; else echo fail > "$WORK/result"; fi
+  if [ "$(grep -o '^[0-9a-f]\{64\}' "$out" | head -1)" = "$WANT" ]; then echo ok > "$WORK/result"; else echo fail > "$WORK/result"; fi
 }
 
-RELAYS="c"
-[ $HAVE_SOCAT = 1 ] && RELAYS="$RELAYS socat"
-RELAYS="$RELAYS dgram native"
+# recv's own CPU ms from the "cpu S s" at the end of its summary line.
+recv_cpu_ms() {
+  grep -o 'cpu [0-9.]* s' "$1" | tail -1 | awk '{printf "%.1f\n", $2 * 1000}'
+}
+
+# recv's CPU for starting, forking its decoder and shutting down, with no data: subtracted
+# from every recv trial.
+startup_cpu_ms() {
+  local vals="" port err=$WORK/startup.err
+  for _ in 1 2 3; do
+    port=$(free_port)
+    "${IPCAST[@]}" recv "udp://@:$port" --transport pipe --exec sha256sum --exit-on-eos --idle-timeout 0.5 > /dev/null 2> "$err" || true
+    vals="$vals $(recv_cpu_ms "$err")"
+  done
+  echo $vals | tr ' ' '\n' | median
+}
+
+# CPU ms per GB of payload, less $2 ms of start-up: "-" when unknown.
+per_gb() {
+  [ "$1" = "-" ] && { echo "-"; return; }
+  awk -v c="$1" -v s="$2" -v b="$SIZE" 'BEGIN { printf "%.0f", (c - s) * 1e9 / b }'
+}
+
+RELAYS=""
+for r in $RELAYS_ASKED; do
+  case $r in
+    socat) [ $HAVE_SOCAT = 1 ] && RELAYS="$RELAYS socat" ;;
+    c|js|native|dgram) RELAYS="$RELAYS $r" ;;
+    *) echo "relay-bench: unknown relay $r (c socat js native dgram)" >&2; exit 2 ;;
+  esac
+done
+RELAYS=${RELAYS# }
+CPU_RELAYS=$(for r in $RELAYS; do [ "$r" != socat ] && printf '%s ' "$r"; done)
+CPU_RELAYS=${CPU_RELAYS% }
 
 echo "# relay-bench $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), node $(node --version)"
 echo "# net.core.rmem_max=$(cat /proc/sys/net/core/rmem_max) (rcvbuf=8388608 is capped to it); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# file: $SIZE random bytes, sha256 $WANT; $TRIALS trials per rate and relay"
+STARTUP_MS=$(startup_cpu_ms)
+echo "# recv start-up and shut-down with no data: $STARTUP_MS ms of CPU (median of 3; subtracted below)"
 echo
 
 declare -A PASS FAILRUN HIGHEST BROKEN MBPS CPU
 for r in $RELAYS; do FAILRUN[$r]=0; HIGHEST[$r]="none"; BROKEN[$r]=0; done
-printf '%-7s %-14s' "rate" "sent Mbit/s"; for r in $RELAYS; do printf ' %-8s' "$r"; done
-printf ' %-s\n' " recv CPU ms, median (dgram / native)"
+printf '%-7s %-12s' "rate" "sent Mbit/s"; for r in $RELAYS; do printf ' %-7s' "$r"; done
+printf '  CPU ms/GB, median (%s)' "$(echo $CPU_RELAYS | tr ' ' '/')"
+[[ " $RELAYS " == *" c "* && " $RELAYS " == *" native "* ]] && printf '  native/c'
+echo
 for rate in $RATES; do
   : > "$WORK/mbps.$rate"
   for r in $RELAYS; do
+    : > "$WORK/cpu.$r.$rate"
     if [ "${FAILRUN[$r]}" -ge 2 ]; then PASS[$r.$rate]="-"; continue; fi
     n=0
     for _ in $(seq "$TRIALS"); do
@@ -177,12 +213,21 @@ for rate in $RATES; do
     fi
   done
   MBPS[$rate]=$(median < "$WORK/mbps.$rate")
-  for r in dgram native; do
+  cpus=""
+  for r in $CPU_RELAYS; do
     CPU[$r.$rate]="-"
-    if [ -s "$WORK/cpu.$r.$rate" ]; then CPU[$r.$rate]=$(median < "$WORK/cpu.$r.$rate"); fi
+    if [ -s "$WORK/cpu.$r.$rate" ]; then
+      m=$(median < "$WORK/cpu.$r.$rate")
+      if [ "$r" = c ]; then CPU[$r.$rate]=$(per_gb "$m" 0); else CPU[$r.$rate]=$(per_gb "$m" "$STARTUP_MS"); fi
+    fi
+    cpus="$cpus/${CPU[$r.$rate]}"
   done
-  printf '%-7s %-14s' "$rate" "${MBPS[$rate]}"; for r in $RELAYS; do printf ' %-8s' "${PASS[$r.$rate]}"; done
-  printf '  %s / %s\n' "${CPU[dgram.$rate]}" "${CPU[native.$rate]}"
+  printf '%-7s %-12s' "$rate" "${MBPS[$rate]}"; for r in $RELAYS; do printf ' %-7s' "${PASS[$r.$rate]}"; done
+  printf '  %s' "${cpus#/}"
+  if [ -n "${CPU[c.$rate]:-}" ] && [ -n "${CPU[native.$rate]:-}" ] && [ "${CPU[c.$rate]}" != "-" ] && [ "${CPU[native.$rate]}" != "-" ]; then
+    awk -v n="${CPU[native.$rate]}" -v c="${CPU[c.$rate]}" 'BEGIN { if (c > 0) printf "  %.2f", n / c }'
+  fi
+  echo
 done
 echo
 echo "highest loss-free rate (every trial byte-exact at it and below):"
@@ -211,7 +256,7 @@ done
 RSS_LINE=""
 if [ $SKIP_RSS = 0 ]; then
   echo
-  echo "recv RSS over ${RSS_SECONDS} s at $RSS_RATE (native input, shm, the sink; NODE_OPTIONS='$RSS_NODE_OPTIONS'), kB every second:"
+  echo "recv RSS over ${RSS_SECONDS} s at $RSS_RATE (native relay path, shm, the sink; NODE_OPTIONS='$RSS_NODE_OPTIONS'), kB every second:"
   port=$(free_port)
   NODE_OPTIONS="$RSS_NODE_OPTIONS" "${IPCAST[@]}" recv "udp://@:$port?rcvbuf=8388608" --transport shm > /dev/null 2> "$WORK/rss.err" &
   rpid=$!; PIDS+=("$rpid"); wait_line "$WORK/rss.err" 'listening on' || true
@@ -242,7 +287,7 @@ echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "$JSON_OUT" ]; then
   {
     echo "{"
-    echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"cores\": $(nproc), \"sizeBytes\": $SIZE, \"trials\": $TRIALS,"
+    echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"cores\": $(nproc), \"sizeBytes\": $SIZE, \"trials\": $TRIALS, \"recvStartupCpuMs\": \"$STARTUP_MS\","
     echo "  \"rates\": {"
     first=1
     for rate in $RATES; do
@@ -250,7 +295,7 @@ if [ -n "$JSON_OUT" ]; then
       first=0
       printf '    "%s": {"sentMbps": "%s"' "$rate" "${MBPS[$rate]}"
       for r in $RELAYS; do printf ', "%s": "%s"' "$r" "${PASS[$r.$rate]}"; done
-      printf ', "recvCpuMs": {"dgram": "%s", "native": "%s"}' "${CPU[dgram.$rate]}" "${CPU[native.$rate]}"
+      printf ', "cpuMsPerGB": {'; sep=""; for r in $CPU_RELAYS; do printf '%s"%s": "%s"' "$sep" "$r" "${CPU[$r.$rate]}"; sep=", "; done; printf '}'
       printf '}'
     done
     echo; echo "  },"

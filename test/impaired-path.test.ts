@@ -138,18 +138,24 @@ async function checkRun(recv: HProc, metricsUrl: string, path: Impairing, window
 }
 
 describe('counters exact behind a seeded impairing path', () => {
-  it(`UDP unicast, pipe + shm + msg (seed ${SEED})`, async () => {
+  // UDP in ipcast format takes the native relay path (native/relay); IPCAST_RELAY=js the JS
+  // one (src/receiver/sequence-tracker.ts): both must equal the ground truth.
+  it.each(['native', 'js'] as const)(`UDP unicast, pipe + shm + msg, %s relay path (seed ${SEED})`, async (relayPath) => {
     const dir = tempDir('ipcast-impair-');
     const file = sourceFile(dir);
     const recvPort = await freePort('udp');
-    const recv = spawnH(recvArgs(`udp://@127.0.0.1:${recvPort}`), { env: { IPCAST_IPC_REGISTRY: join(dir, 'ipc') }, timeoutMs: 30_000 });
+    const recv = spawnH(recvArgs(`udp://@127.0.0.1:${recvPort}`), {
+      env: { IPCAST_IPC_REGISTRY: join(dir, 'ipc'), IPCAST_RELAY: relayPath },
+      timeoutMs: 30_000,
+    });
     const metricsUrl = await metricsUrlOf(recv);
+    expect(recv.stderrText()).toMatch(relayPath === 'native' ? /chunks through the native relay/ : /chunks through JS/);
     const path = await startUdpImpairer({ seed: SEED, ...IMPAIR, toPort: recvPort });
     paths.push(path);
     const send = spawnH(['send', file, '--rate', RATE, '--to', `udp://127.0.0.1:${path.port}`], { timeoutMs: 20_000 });
     expect((await send.proc).exitCode, send.stderrText()).toBe(0);
     const said = await checkRun(recv, metricsUrl, path, 32, join(dir, 'ipc'));
-    console.log(`UDP: ${said}`);
+    console.log(`UDP (${relayPath}): ${said}`);
   }, 20_000);
 
   it(`TCP, impaired at the framing level, pipe + shm + msg (seed ${SEED})`, async () => {

@@ -146,7 +146,8 @@ export class NativePath {
         return;
       }
       case 'handoff-error':
-        this.h.log(`${kind}: hand-off failed: ${errnoName(b)}`);
+        // ECANCELED: the child's exit closed its transport first; counted, and its exit says the rest.
+        if (errnoName(b) !== 'ECANCELED') this.h.log(`${kind}: hand-off failed: ${HANDOFF_ERRORS[errnoName(b)] ?? 'write failed'} (${errnoName(b)})`);
         return;
       case 'socket-error':
         this.h.log(`udp socket: recvmmsg: ${errnoName(b)}`);
@@ -156,6 +157,12 @@ export class NativePath {
     }
   }
 }
+
+const HANDOFF_ERRORS: Record<string, string> = {
+  EPIPE: 'the decoder closed its end of the pipe',
+  EIDRM: 'the transport was removed',
+  ENOMEM: 'out of memory',
+};
 
 function errnoName(e: number): string {
   const name = Object.entries(constants.errno).find(([, v]) => v === e)?.[0];

@@ -160,6 +160,11 @@ export class Receiver {
     return this.udp?.port;
   }
 
+  /** True when chunks take the native relay path (no JS per chunk). */
+  get nativePath(): boolean {
+    return this.native !== undefined;
+  }
+
   private startNativePath(fd: number): void {
     this.native = new NativePath(
       {

@@ -84,12 +84,17 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
   });
   try {
     if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats });
-    const where = o.endpoint.proto === 'udp' ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort})` : `connecting to ${o.endpoint.url}`;
+    const where =
+      o.endpoint.proto === 'udp'
+        ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort}; chunks ${receiver.nativePath ? 'through the native relay' : 'through JS'})`
+        : `connecting to ${o.endpoint.url}`;
     log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
     o.onReady?.({ port: receiver.listeningPort });
     const code = await Promise.race([receiver.done, stopped]);
     await receiver.stop();
-    log(summary(stats));
+    // This process's own CPU time (every thread, the native relay's included; not the children's).
+    const cpu = process.cpuUsage();
+    log(`${summary(stats)}; cpu ${((cpu.user + cpu.system) / 1e6).toFixed(3)} s`);
     return code as ExitCode;
   } finally {
     process.off('SIGINT', onSignal);
