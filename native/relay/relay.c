@@ -19,7 +19,7 @@
 #define TICK_MS 50.0          /* the stale check, as the JS receiver's housekeeping timer */
 #define FULL_RETRY_MS 1       /* a full ring or queue has no fd to poll: try again this soon */
 #define BATCHES_PER_WAKE 16   /* recvmmsg calls before the outputs are served again */
-#define OUT_BATCHES_PER_WAKE 8
+#define OUT_BATCHES_PER_WAKE 64 /* writer batches per output per call: more than one read brings */
 #define MAX_COMMANDS 64
 
 typedef enum { CMD_ATTACH = 1, CMD_DETACH, CMD_END_IDLE, CMD_STOP } cmd_type;
@@ -38,6 +38,7 @@ struct relay {
   sequencer seq;
   seq_counts earlier; /* what earlier streams' sequencers counted */
   relay_stats st;
+  relay_chunk_pool pool;
   uint32_t session;
   int selected;
   int stopping;
@@ -160,7 +161,7 @@ static void on_datagram(relay* r, const uint8_t* buf, const struct udp_dgram* d)
     relay_bump(&r->st.activity, 1);
     return;
   }
-  relay_chunk* c = relay_chunk_new(payload, plen, d->timestamp_us, d->kind);
+  relay_chunk* c = relay_chunk_new(&r->pool, payload, plen, d->timestamp_us, d->kind);
   if (!c) return; /* out of memory: as if lost on the way; the sequencer counts the gap */
   void* out[SEQ_OUT_MAX];
   int taken = 0;
@@ -259,7 +260,8 @@ static void run_commands(relay* r) {
 
 /* ---- the loop ---- */
 
-/* Serves every output; returns the poll timeout wanted (ms) and adds pipe fds to wait on. */
+/* Serves every output; returns the poll timeout wanted (ms) and, with pfds, adds the pipe fds
+   to wait on. */
 static int serve_outputs(relay* r, struct pollfd* pfds, int* npfd) {
   int timeout = -1;
   for (int k = 0; k < RELAY_KINDS; k++) {
@@ -272,14 +274,16 @@ static int serve_outputs(relay* r, struct pollfd* pfds, int* npfd) {
       if (s == OUT_ERROR) let_go(r, o, RELAY_EV_HANDOFF_ERROR, err);
       else if (s == OUT_FULL) {
         if (k == IPCAST_PIPE) {
-          pfds[*npfd].fd = o->w->fds[1];
-          pfds[*npfd].events = POLLOUT;
-          pfds[(*npfd)++].revents = 0;
+          if (pfds) {
+            pfds[*npfd].fd = o->w->fds[1];
+            pfds[*npfd].events = POLLOUT;
+            pfds[(*npfd)++].revents = 0;
+          }
         } else {
           timeout = FULL_RETRY_MS;
         }
       }
-      if (o->ending && relay_out_empty(o) && (o->w || s == OUT_IDLE)) {
+      if (o->ending && relay_out_empty(o)) {
         if (o->w) let_go(r, o, RELAY_EV_DRAINED, 0);
         else emit(r, RELAY_EV_DRAINED, k, o->session, 0, NULL, NULL, 0);
         relay_out_free(o);
@@ -303,6 +307,9 @@ static void read_socket(relay* r) {
       continue;
     }
     for (int i = 0; i < n; i++) on_datagram(r, udp_rx_slot(&r->rx, i), &d[i]);
+    // Hand what came in to the transports before reading more: the queues stay short, and a
+    // stream arriving faster than one batch per wake does not outrun the writers.
+    serve_outputs(r, NULL, NULL);
     if (n < UDP_BATCH) return;
   }
 }
@@ -378,6 +385,7 @@ void relay_free(relay* r) {
   for (int k = 0; k < RELAY_KINDS; k++)
     for (int i = 0; i < RELAY_MAX_OUTS; i++)
       if (r->outs[k][i].used) relay_out_free(&r->outs[k][i]);
+  relay_chunk_pool_drain(&r->pool);
   udp_rx_free(&r->rx);
   close(r->efd);
   pthread_mutex_destroy(&r->mu);

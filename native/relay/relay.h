@@ -26,14 +26,26 @@ extern "C" {
 #define RELAY_REASONS 9   /* ipcast_reason 1..7, 8 = bad_guide */
 #define RELAY_BAD_GUIDE 8
 
+struct relay_chunk_pool;
+
 /* One chunk, copied once out of the socket's slot; shared by every output (refs). */
 typedef struct relay_chunk {
   uint32_t refs;
   uint32_t len;
-  uint64_t sender_us;
+  uint32_t cap;                  /* bytes data[] can hold */
   uint8_t kind;
+  uint64_t sender_us;
+  struct relay_chunk_pool* pool; /* where it goes back when its last ref goes (or NULL) */
+  struct relay_chunk* next;      /* in the pool's free list */
   uint8_t data[];
 } relay_chunk;
+
+/* Chunks of the usual size are recycled rather than freed: the relay thread allocates and
+   frees one per datagram (about 3 % of its CPU with malloc at 1316-byte chunks). */
+typedef struct relay_chunk_pool {
+  relay_chunk* free;
+  uint32_t n_free;
+} relay_chunk_pool;
 
 /* Counters of one transport kind over the whole run (every session's outputs add here). */
 typedef struct {

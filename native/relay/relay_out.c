@@ -11,19 +11,51 @@
 #define BATCH_CHUNKS 64
 #define BATCH_BYTES (1u << 20)
 
-relay_chunk* relay_chunk_new(const uint8_t* payload, uint32_t len, uint64_t sender_us, uint8_t kind) {
-  relay_chunk* c = malloc(sizeof *c + len);
-  if (!c) return NULL;
+/* The pooled size: a 1316-byte chunk (7 MPEG-TS packets) and up to ~2 KiB; and how many wait. */
+#define POOL_CHUNK_BYTES 2048u
+#define POOL_MAX_FREE 8192u
+
+relay_chunk* relay_chunk_new(relay_chunk_pool* pool, const uint8_t* payload, uint32_t len, uint64_t sender_us, uint8_t kind) {
+  relay_chunk* c = NULL;
+  if (pool && len <= POOL_CHUNK_BYTES && pool->free) {
+    c = pool->free;
+    pool->free = c->next;
+    pool->n_free--;
+  } else {
+    uint32_t cap = pool && len <= POOL_CHUNK_BYTES ? POOL_CHUNK_BYTES : len;
+    c = malloc(sizeof *c + cap);
+    if (!c) return NULL;
+    c->cap = cap;
+    c->pool = pool;
+  }
   c->refs = 1;
   c->len = len;
   c->sender_us = sender_us;
   c->kind = kind;
+  c->next = NULL;
   if (len) memcpy(c->data, payload, len);
   return c;
 }
 
 void relay_chunk_unref(relay_chunk* c) {
-  if (c && --c->refs == 0) free(c);
+  if (!c || --c->refs > 0) return;
+  relay_chunk_pool* pool = c->pool;
+  if (pool && c->cap == POOL_CHUNK_BYTES && pool->n_free < POOL_MAX_FREE) {
+    c->next = pool->free;
+    pool->free = c;
+    pool->n_free++;
+    return;
+  }
+  free(c);
+}
+
+void relay_chunk_pool_drain(relay_chunk_pool* pool) {
+  while (pool->free) {
+    relay_chunk* c = pool->free;
+    pool->free = c->next;
+    free(c);
+  }
+  pool->n_free = 0;
 }
 
 int relay_out_init(relay_out* o, ipcast_kind kind, uint32_t session) {

@@ -9,8 +9,10 @@ static inline void relay_bump(uint64_t* p, uint64_t v) {
   __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
-relay_chunk* relay_chunk_new(const uint8_t* payload, uint32_t len, uint64_t sender_us, uint8_t kind);
+/* pool may be NULL (plain malloc / free). */
+relay_chunk* relay_chunk_new(relay_chunk_pool* pool, const uint8_t* payload, uint32_t len, uint64_t sender_us, uint8_t kind);
 void relay_chunk_unref(relay_chunk* c);
+void relay_chunk_pool_drain(relay_chunk_pool* pool);
 
 int relay_out_init(relay_out* o, ipcast_kind kind, uint32_t session);
 /* Queues c (one more ref), dropping the oldest queued chunks while the queue would exceed
