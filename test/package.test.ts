@@ -6,9 +6,8 @@
  *
  * The prebuild compiles in a staged copy of the package (the `files` of package.json and the
  * prebuild script, node_modules linked), never in this checkout's build/, which the other test
- * files are running. The staged
- * copy takes dist/ from the global setup, so `npm pack` runs with --ignore-scripts (its `prepare`
- * would only run the same tsc again). The registry must be reachable for the dependencies, or
+ * files are running. The staged copy takes dist/ from the global setup, so `npm pack` runs with
+ * --ignore-scripts (its `prepare` would only run the same tsc again). The registry must be reachable for the dependencies, or
  * npm's cache must hold them (--prefer-offline). The install time is printed, not asserted:
  * the target (under 10 s) is a benchmark, and this machine is busy with the other test files.
  */
