@@ -167,7 +167,7 @@ let cached: NativeBinding | undefined;
 function addonCandidates(): string[] {
   return [
     ...BUILD_DIRS.map((d) => join(d, '*.node')),
-    join(PREBUILD_DIR, '*.node (a Node-API build for this libc)'),
+    join(PREBUILD_DIR, '*.node'),
     join(dirname(process.execPath), 'prebuilds', `${process.platform}-${process.arch}`, '*.node'),
   ];
 }
