@@ -140,4 +140,15 @@ describe('the npm package', () => {
       expect(listSysv(kind).filter((o) => owners.has(o.cpid ?? -1) || owners.has(o.lspid ?? -1))).toEqual([]);
     }
   }, 180_000);
+
+  it('with no addon anywhere, fails in one line that lists every path tried (exit 1)', async () => {
+    const bare = join(work, 'bare');
+    mkdirSync(bare);
+    for (const entry of ['package.json', 'bin', 'dist']) cpSync(join(root, entry), join(bare, entry), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(bare, 'node_modules'), 'dir');
+    const r = await execa(process.execPath, [join(bare, 'bin', 'ipcast.js'), 'ipcs'], { reject: false, timeout: 20_000 });
+    expect(r.exitCode).toBe(1);
+    const tried = ['build/Release/*.node', 'build/Debug/*.node', `${PREBUILD_DIR}/*.node`].map((p) => join(bare, p));
+    expect(r.stderr).toBe(`ipcast: the native addon is not built (run npm install, or npm run rebuild in a clone); tried: ${tried.join(', ')}, ${join(process.execPath, '..', PREBUILD_DIR, '*.node')}`);
+  });
 });
