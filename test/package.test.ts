@@ -4,10 +4,12 @@
  * and `npx ipcast demo --seconds 3`, which must exit 0 with every chunk verified and leave no
  * System V object behind.
  *
- * The prebuild compiles in a staged copy of the package (the `files` of package.json and the
- * prebuild script, node_modules linked), never in this checkout's build/, which the other test
- * files are running. The staged copy takes dist/ from the global setup, so `npm pack` runs with
- * --ignore-scripts (its `prepare` would only run the same tsc again). The registry must be reachable for the dependencies, or
+ * The prebuilds are made in a staged copy of the package (the `files` of package.json and the
+ * prebuild script, node_modules linked) by `scripts/prebuild.mjs --from build/Release`: the
+ * script that `npm run prebuild` runs, taking this checkout's binaries (which the global setup
+ * requires) instead of compiling them all again with prebuildify while the other test files
+ * run; that compile is `npm run rebuild`'s. The staged copy takes dist/ from the global setup,
+ * so `npm pack` runs with --ignore-scripts (its `prepare` would only run the same tsc again). The registry must be reachable for the dependencies, or
  * npm's cache must hold them (--prefer-offline). The install time is printed, not asserted:
  * the target (under 10 s) is a benchmark, and this machine is busy with the other test files.
  */
@@ -50,12 +52,17 @@ beforeAll(async () => {
     cpSync(join(root, entry), join(stage, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(stage, 'node_modules'), 'dir');
-  const prebuild = await execa('npm', ['run', 'prebuild'], { cwd: stage, env: cleanEnv(), extendEnv: false, reject: false, all: true, timeout: 180_000 });
+  const prebuild = await execa(process.execPath, [join(stage, 'scripts', 'prebuild.mjs'), '--from', join(root, 'build', 'Release')], {
+    cwd: stage,
+    reject: false,
+    all: true,
+    timeout: 60_000,
+  });
   expect(prebuild.exitCode, prebuild.all).toBe(0);
   expect(readdirSync(join(stage, PREBUILD_DIR)).sort()).toEqual(['ipcast-baseline', 'ipcast-sink', 'ipcast-udp-baseline', 'ipcast.glibc.node']);
   const pack = await execa('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: stage, env: cleanEnv(), extendEnv: false, timeout: 60_000 });
   tarball = join(work, pack.stdout.trim().split('\n').at(-1)!);
-}, 240_000);
+}, 120_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
