@@ -1,10 +1,13 @@
 /**
  * The command line: parses arguments and calls the library. Every user error becomes one
  * line on stderr and exit code 2; a runtime failure one line and exit code 1.
+ *
+ * Each command imports the library it runs (prom-client, execa, ws, the addon) only when it
+ * runs, so `ipcast --help`, a command's --help and a usage error start in a fraction of the
+ * time (src/commands/*.ts: `await import(...)` inside run).
  */
 import { parseCommandLine } from './shared/args.js';
 import { IpcastError, type ExitCode } from './shared/errors.js';
-import { ipcastVersion } from './shared/metrics/registry.js';
 import type { Command } from './commands/command.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
@@ -43,6 +46,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
       return 0;
     }
     if (name === '--version' || name === '-V') {
+      const { ipcastVersion } = await import('./shared/metrics/registry.js');
       process.stdout.write(`ipcast ${ipcastVersion()}\n`);
       return 0;
     }

@@ -8,7 +8,8 @@
  * loads with no external resource, the three transports' numbers move between two reads as
  * the stream moves, and once the sender has finished the page shows exactly the channel's
  * bytes and chunks for every transport, as /metrics does. A screenshot is saved to
- * test-artifacts/dashboard.png.
+ * test-artifacts/dashboard.png. And, served from a synthetic receiver, a transport with no sink
+ * (pipe + --exec) reads "not measured" and has no latency line.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { serveMetrics } from '../src/shared/metrics/index.js';
 import { TRANSPORT_KINDS } from '../src/shared/stats.js';
+import { advance, syntheticReceiver } from './fixtures/metrics-synthetic.js';
 import { freePort, killAll, spawnIpcast, type Proc } from './helpers/procs.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -163,4 +166,47 @@ describe('dashboard in headless Chromium', () => {
     recv!.proc.kill('SIGTERM');
     expect((await recv!.proc).exitCode, recv!.stderrText()).toBe(0);
   }, 60_000);
+
+  it('says "not measured" for a transport with no sink (pipe + --exec) and draws no latency line for it', async () => {
+    // A served synthetic receiver: pipe's decoder reads the pipe itself, shm has its sink.
+    const stats = syntheticReceiver(['pipe', 'shm']);
+    stats.transports.pipe!.sink = false;
+    const served = await serveMetrics('127.0.0.1:0', { receiver: stats }, { defaultMetrics: false, intervalMs: 100 });
+    const timer = setInterval(() => advance(stats, 1), 50);
+    try {
+      const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+      await page.goto(served.url, { waitUntil: 'load', timeout: 15_000 });
+      await page.waitForFunction(() => Number(document.body.dataset.snapshots ?? 0) >= 6, undefined, { timeout: 10_000 });
+      const fields = await page.evaluate(() =>
+        ['pipe', 'shm'].map((k) =>
+          ['p50', 'p99', 'e2eP99', 'sinkErrors', 'chunks'].map((f) => document.querySelector(`[data-transport="${k}"] [data-field="${f}"]`)!.textContent),
+        ),
+      );
+      expect(fields[0]!.slice(0, 4)).toEqual(['not measured', 'not measured', 'not measured', 'not measured']);
+      expect(Number(fields[0]![4]!.replace(/,/g, ''))).toBeGreaterThan(0); // what recv hands off is still counted
+      expect(fields[1]!.slice(0, 3).every((v) => /µs|ms/.test(v!)), String(fields[1])).toBe(true);
+      // Pixels in the transport's own line color (pipe #2f6fdf blue, shm #1a9e6a green; the axes
+      // and labels are grey): pipe draws throughput but no latency line, shm draws both.
+      const ink = await page.evaluate(() => {
+        const count = (k: string, chart: string): number => {
+          const c = document.querySelector<HTMLCanvasElement>(`[data-transport="${k}"] canvas[data-chart="${chart}"]`)!;
+          const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < px.length; i += 4) {
+            const [r, g, b, a] = [px[i]!, px[i + 1]!, px[i + 2]!, px[i + 3]!];
+            if (a > 64 && (k === 'pipe' ? b - r > 100 : g - r > 80 && g > b)) n++; // a > 64: not the faint edge of grey text
+          }
+          return n;
+        };
+        return { pipeThroughput: count('pipe', 'throughput'), pipeLatency: count('pipe', 'latency'), shmLatency: count('shm', 'latency') };
+      });
+      expect(ink.pipeThroughput, JSON.stringify(ink)).toBeGreaterThan(0);
+      expect(ink.shmLatency, JSON.stringify(ink)).toBeGreaterThan(0);
+      expect(ink.pipeLatency, JSON.stringify(ink)).toBe(0);
+      await page.close();
+    } finally {
+      clearInterval(timer);
+      await served.close();
+    }
+  }, 30_000);
 });

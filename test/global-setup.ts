@@ -115,7 +115,7 @@ export default function setup(): () => Promise<void> {
     process.stderr.write(`global-setup: tsc reported type errors (dist/ emitted anyway):\n${String((err as { stdout?: Buffer }).stdout ?? '')}\n`);
   }
   for (const f of ['build/Release/ipcast.node', 'build/Release/ipcast-sink']) {
-    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run npm install (node-gyp rebuild) first`);
+    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run npm run rebuild (node-gyp rebuild and tsc) first`);
   }
   const token = `${process.pid}-${Date.now()}`;
   process.env[TOKEN_VAR] = token;

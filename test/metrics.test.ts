@@ -22,6 +22,7 @@ import {
   type SenderStatsLike,
 } from '../src/shared/metrics/index.js';
 import { DECODE_REASONS } from '../src/shared/protocol.js';
+import { summary } from '../src/receiver/run.js';
 import { emptyTransportStats, LATENCY_BUCKETS_US, TRANSPORT_KINDS } from '../src/shared/stats.js';
 import { parseMetrics, promtoolCheck, sample, select } from './fixtures/metrics-parse.js';
 import { advance, expected, GUIDE, syntheticReceiver } from './fixtures/metrics-synthetic.js';
@@ -227,6 +228,43 @@ describe('dashboard snapshot', () => {
     expect(second.guide).toEqual(GUIDE);
     expect(second.version).toBe('9.9.9');
     expect(second.sender).toBeNull();
+  });
+});
+
+describe('a transport with no sink (pipe + --exec: the decoder reads the pipe itself)', () => {
+  const SINK_ONLY = [
+    'ipcast_transport_sink_chunks_total',
+    'ipcast_transport_sink_bytes_total',
+    'ipcast_transport_sink_errors_total',
+    'ipcast_transport_handoff_latency_seconds_count',
+    'ipcast_transport_end_to_end_latency_seconds_count',
+  ];
+
+  it('has no sink or latency series (not a 0 that reads as a fault), while a transport with a sink keeps them', async () => {
+    const stats = syntheticReceiver(['pipe', 'shm']);
+    stats.transports.pipe!.sink = false;
+    advance(stats, 4);
+    const registry = createMetricsRegistry({ receiver: stats, defaultMetrics: false });
+    const { parsed } = await scrape(registry);
+    for (const name of SINK_ONLY) {
+      expect(select(parsed, name, { transport: 'pipe' }), name).toEqual([]);
+      expect(select(parsed, name, { transport: 'shm' }).length, name).toBeGreaterThan(0);
+    }
+    // What recv itself measures stays, for both.
+    expect(sample(parsed, 'ipcast_transport_handoff_chunks_total', { transport: 'pipe' })).toBe(expected('pipe', 4).chunks);
+    expect(sample(parsed, 'ipcast_transport_handoff_chunks_total', { transport: 'shm' })).toBe(expected('shm', 4).chunks);
+  });
+
+  it('is marked in the dashboard snapshot and in the summary line', () => {
+    const stats = syntheticReceiver(['pipe', 'shm']);
+    stats.transports.pipe!.sink = false;
+    advance(stats, 4);
+    const snap = createSnapshotSource({ receiver: stats, version: '9.9.9', now: () => 1 })();
+    expect(snap.transports.map((t) => [t.transport, t.sink])).toEqual([['pipe', false], ['shm', true]]);
+    const line = summary(stats);
+    expect(line).toMatch(/pipe: handed off \d+ chunks \(\d+ bytes\), dropped \d+, restarts \d+, sink verified and hand-off latency not measured/);
+    expect(line).not.toMatch(/pipe:[^;]*(sink verified \d|p50)/);
+    expect(line).toMatch(new RegExp(`shm: [^;]*sink verified ${stats.transports.shm!.sinkChunks} chunks, hand-off p50 \\d+ us p99 \\d+ us`));
   });
 });
 

@@ -41,6 +41,12 @@ describe.each(TRANSPORTS)('byte-exact over %s', (transport) => {
     expect(r.exitCode, recv.stderrText()).toBe(0);
     expect(digestsIn(recv.stdoutText())).toEqual([digest]);
     expect(recv.stderrText()).toMatch(/lost 0;/);
+    // pipe: sha256sum reads the pipe itself, so nothing verifies or times the chunks there;
+    // shm, msg: ipcast-sink reads the transport, verifies every chunk and writes on to sha256sum.
+    const handed = Number(new RegExp(`${transport}: handed off (\\d+) chunks`).exec(recv.stderrText())?.[1]);
+    expect(handed).toBe(Math.ceil(1_500_000 / 1316));
+    if (transport === 'pipe') expect(recv.stderrText()).toMatch(/pipe: [^;]*, sink verified and hand-off latency not measured/);
+    else expect(recv.stderrText()).toMatch(new RegExp(`${transport}: [^;]*, sink verified ${handed} chunks, hand-off p50 [\\d.]+ us p99 [\\d.]+ us`));
   });
 
   it('TCP: the decoder prints the file digest', async () => {

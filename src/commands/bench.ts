@@ -1,7 +1,6 @@
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-import { formatTable, renderChart, runBench } from '../bench/index.js';
 import { parseInteger, parseRate, parseSeconds, str } from '../shared/args.js';
 import { RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
 import { DEFAULT_WRITE_SPIN_US, MAX_SPIN_US, TRANSPORT_KINDS, type TransportKind } from '../transport/index.js';
@@ -89,6 +88,7 @@ Example:
         process.stderr.write(`${text}\n`);
       }
     };
+    const { formatTable, renderChart, runBench } = await import('../bench/index.js');
     try {
       const report = await runBench({ transports, sizes, seconds, rate, repeat, spinUs, progress, signal: controller.signal });
       if (shown) process.stderr.write('\r\x1b[K');

@@ -1,5 +1,4 @@
 import { parseListenAddress, parseRate, parseSeconds, str } from '../shared/args.js';
-import { runDemo } from '../demo/demo.js';
 import type { Command } from './command.js';
 
 export const demoCommand: Command = {
@@ -19,6 +18,7 @@ Options:
   options: { seconds: { type: 'string' }, metrics: { type: 'string' }, rate: { type: 'string' } },
   run: async (args) => {
     const v = args.values;
+    const { runDemo } = await import('../demo/demo.js');
     return runDemo({
       metrics: parseListenAddress(str(v.metrics) ?? '9464'),
       ...(v.seconds !== undefined ? { seconds: parseSeconds(str(v.seconds)!, '--seconds') } : {}),

@@ -1,5 +1,4 @@
 import { parseSeconds, str } from '../shared/args.js';
-import { formatGuide, readGuide } from '../receiver/guide-reader.js';
 import { endpointArgument, type Command } from './command.js';
 
 export const guideCommand: Command = {
@@ -20,6 +19,7 @@ Options:
   run: async (args) => {
     const ep = endpointArgument('guide', args.positionals);
     const timeoutS = args.values.timeout !== undefined ? parseSeconds(str(args.values.timeout)!, '--timeout') : 5;
+    const { formatGuide, readGuide } = await import('../receiver/guide-reader.js');
     const channels = await readGuide(ep, timeoutS * 1000, (m) => process.stderr.write(`ipcast: ${m}\n`));
     process.stdout.write(args.values.json ? JSON.stringify(channels, null, 2) + '\n' : formatGuide(channels) + '\n');
     return 0;

@@ -1,4 +1,4 @@
-import { cleanLeftovers, scanLeftovers, type Leftover } from '../transport/leftovers.js';
+import type { Leftover } from '../transport/leftovers.js';
 import type { Command } from './command.js';
 
 export const ipcsCommand: Command = {
@@ -17,6 +17,7 @@ Options:
   -h, --help   this text`,
   options: { clean: { type: 'boolean' }, json: { type: 'boolean' } },
   run: async (args) => {
+    const { cleanLeftovers, scanLeftovers } = await import('../transport/leftovers.js');
     const scan = scanLeftovers();
     if (args.values.clean) {
       const res = cleanLeftovers(scan);

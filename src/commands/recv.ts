@@ -2,7 +2,6 @@ import { parseInteger, parseListenAddress, parseSeconds, str } from '../shared/a
 import { UsageError } from '../shared/errors.js';
 import { splitShellWords } from '../shared/shell-words.js';
 import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
-import { runReceiver } from '../receiver/run.js';
 import { MAX_SPIN_US } from '../transport/index.js';
 import { endpointArgument, type Command } from './command.js';
 
@@ -59,6 +58,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     const transports = parseTransports(str(v.transport) ?? 'pipe');
     const policy = str(v.policy) ?? 'drop-oldest';
     if (policy !== 'drop-oldest' && policy !== 'block') throw new UsageError(`--policy must be drop-oldest or block, got '${policy}'`);
+    const { runReceiver } = await import('../receiver/run.js');
     return runReceiver({
       endpoint,
       format,

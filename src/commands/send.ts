@@ -1,9 +1,8 @@
 import { list, parseInteger, parseListenAddress, parseRate, str } from '../shared/args.js';
 import { UsageError } from '../shared/errors.js';
-import { serveMetrics } from '../shared/metrics/serve.js';
 import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES } from '../shared/protocol.js';
 import { parseEndpoint } from '../shared/url.js';
-import { parseSource, resolveSource, startSender, type Format } from '../sender/index.js';
+import type { Format } from '../sender/index.js';
 import type { Command } from './command.js';
 
 export const sendCommand: Command = {
@@ -86,6 +85,10 @@ Examples:
     const maxClients = num('max-clients', 1, 100_000);
     const name = str(values.name);
 
+    const [{ parseSource, resolveSource, startSender }, { serveMetrics }] = await Promise.all([
+      import('../sender/index.js'),
+      import('../shared/metrics/serve.js'),
+    ]);
     const spec = parseSource(positionals[0]!);
     const channels = await resolveSource(spec, {
       ...(channel !== undefined ? { channel } : {}),

@@ -52,7 +52,7 @@
     return 10 * p;
   }
 
-  /** Draws series [{values: number[], color, dash}] over times ts on a canvas. */
+  /** Draws series [{values: (number|null)[], color, dash}] over times ts on a canvas. */
   function drawChart(canvas, ts, series, now, fmt, sharedMax) {
     const dpr = window.devicePixelRatio || 1;
     const w = canvas.clientWidth || canvas.width;
@@ -92,10 +92,17 @@
       ctx.lineWidth = 1.6;
       ctx.setLineDash(s.dash ? [4, 3] : []);
       ctx.beginPath();
+      let pen = false; // a null value (not measured) is a gap in the line, not a 0
       ts.forEach((t, i) => {
-        const px = x(t), py = y(s.values[i]);
-        if (i === 0) ctx.moveTo(px, py);
-        else ctx.lineTo(px, py);
+        const v = s.values[i];
+        if (v === null) {
+          pen = false;
+          return;
+        }
+        const px = x(t), py = y(v);
+        if (pen) ctx.lineTo(px, py);
+        else ctx.moveTo(px, py);
+        pen = true;
       });
       ctx.stroke();
     }
@@ -113,20 +120,24 @@
     col.dataset.state = t.up ? 'up' : 'down';
     setText(col, 'up', t.up ? 'up' : 'down');
     setText(col, 'mbps', fmtMBps(t.bytesPerSecond));
-    setText(col, 'p50', fmtUs(t.handOffP50Us));
-    setText(col, 'p99', fmtUs(t.handOffP99Us));
+    // No sink (the decoder reads the pipe itself): the latencies and the sink's checks do not exist.
+    const sink = t.sink !== false;
+    const notMeasured = 'not measured';
+    setText(col, 'p50', sink ? fmtUs(t.handOffP50Us) : notMeasured);
+    setText(col, 'p99', sink ? fmtUs(t.handOffP99Us) : notMeasured);
     setText(col, 'dropped', fmtInt(t.dropped));
     setText(col, 'bytes', fmtInt(t.bytes));
     setText(col, 'chunks', fmtInt(t.chunks));
-    setText(col, 'e2eP99', fmtUs(t.endToEndP99Us));
+    setText(col, 'e2eP99', sink ? fmtUs(t.endToEndP99Us) : notMeasured);
     setText(col, 'wait', `${t.waitSeconds.toFixed(3)} s`);
     setText(col, 'buffer', `${fmtInt(t.bufferDepth)} (${fmtBytes(t.bufferBytes)})`);
     setText(col, 'restarts', fmtInt(t.restarts));
     setText(col, 'errors', fmtInt(t.handOffErrors));
-    setText(col, 'sinkErrors', `${fmtInt(t.sinkGaps)} / ${fmtInt(t.sinkChecksumErrors)}`);
+    setText(col, 'sinkErrors', sink ? `${fmtInt(t.sinkGaps)} / ${fmtInt(t.sinkChecksumErrors)}` : notMeasured);
     col.dataset.bytes = String(t.bytes);
 
-    hist.push({ t: now, mbps: t.bytesPerSecond / 1e6, p50: t.handOffP50Us, p99: t.handOffP99Us, drops: t.droppedPerSecond });
+    // null latency: left out of the chart (drawChart skips it), not drawn as 0.
+    hist.push({ t: now, mbps: t.bytesPerSecond / 1e6, p50: sink ? t.handOffP50Us : null, p99: sink ? t.handOffP99Us : null, drops: t.droppedPerSecond });
   }
 
   /** Draws every column's charts on one scale per chart, so the columns compare at a glance. */

@@ -21,9 +21,10 @@ export class ComparisonTable {
         ts.transport,
         rate.toFixed(3),
         String(ts.chunksHandedOff),
-        String(ts.sinkChunks),
-        ts.handOffLatency.p50Us.toFixed(0),
-        ts.handOffLatency.p99Us.toFixed(0),
+        // '-': not measured (no sink: the decoder reads the pipe itself).
+        ts.sink ? String(ts.sinkChunks) : '-',
+        ts.sink ? ts.handOffLatency.p50Us.toFixed(0) : '-',
+        ts.sink ? ts.handOffLatency.p99Us.toFixed(0) : '-',
         ts.waitSeconds.toFixed(3),
         String(ts.droppedSlowChild),
         String(ts.restarts),

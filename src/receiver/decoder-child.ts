@@ -21,6 +21,7 @@ export async function startDecoderChild(kind: TransportKind, o: DecoderChildOpti
     ...(o.spinUs !== undefined ? { writeSpinUs: o.spinUs } : {}),
     stdout: 'inherit',
   });
+  o.stats.sink = child.sink;
   // Each child reports totals since it started; keep what earlier (restarted) children verified.
   const base = { chunks: o.stats.sinkChunks, bytes: o.stats.sinkBytes, gaps: o.stats.sinkGaps, checksumErrors: o.stats.sinkChecksumErrors };
   const hand = snapshotHistogram(o.stats.handOffLatency);

@@ -117,8 +117,11 @@ export function summary(s: ReceiverStats): string {
     `decode errors ${errors || '0'}`,
   ];
   for (const t of Object.values(s.transports)) {
+    const measured = t.sink
+      ? `sink verified ${t.sinkChunks} chunks, hand-off p50 ${t.handOffLatency.p50Us} us p99 ${t.handOffLatency.p99Us} us`
+      : 'sink verified and hand-off latency not measured (the decoder reads the pipe itself)';
     parts.push(
-      `${t.transport}: handed off ${t.chunksHandedOff} chunks (${t.bytesHandedOff} bytes), dropped ${t.droppedSlowChild}, restarts ${t.restarts}, sink verified ${t.sinkChunks} chunks, hand-off p50 ${t.handOffLatency.p50Us} us p99 ${t.handOffLatency.p99Us} us`,
+      `${t.transport}: handed off ${t.chunksHandedOff} chunks (${t.bytesHandedOff} bytes), dropped ${t.droppedSlowChild}, restarts ${t.restarts}, ${measured}`,
     );
   }
   return parts.join('; ');

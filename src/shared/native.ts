@@ -1,7 +1,12 @@
 /**
  * The one loader of ipcast's native parts, and the typed description of the raw addon.
- * Both the addon (ipcast.node) and the executables built beside it (ipcast-sink, ...) are
- * found here; a failure lists every path that was tried.
+ *
+ * The addon (ipcast.node) is found by node-gyp-build, the way bufferutil or classic-level find
+ * theirs: build/Release, then build/Debug, then a prebuild in prebuilds/<platform>-<arch>/
+ * (`npm run prebuild`: ipcast.glibc.node, one Node-API binary for every Node >= 20). The
+ * executables (ipcast-sink, the C baselines) are looked up beside the addon that loads first,
+ * so the addon and its sink always come from the same build, then in the other folders.
+ * A failure lists every path that was tried.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,6 +18,15 @@ import { RuntimeError } from './errors.js';
 /** The package root: this file lives in src/shared/ (tests) or dist/shared/ (built). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD_DIRS = ['build/Release', 'build/Debug'].map((d) => join(PACKAGE_ROOT, d));
+/** Where `npm run prebuild` puts this platform's binaries (scripts/prebuild.mjs). */
+export const PREBUILD_DIR = join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+
+const require = createRequire(import.meta.url);
+
+/** node-gyp-build's resolver (it has no types): the path of the .node file it would load. */
+interface NodeGypBuild {
+  path(dir: string): string;
+}
 
 export interface NativeDecoded {
   ok: boolean;
@@ -215,30 +229,54 @@ export interface NativeBinding {
 
 let cached: NativeBinding | undefined;
 
-export function loadNative(): NativeBinding {
-  if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const tried: string[] = [];
-  for (const dir of BUILD_DIRS) {
-    const file = join(dir, 'ipcast.node');
-    tried.push(file);
-    if (!existsSync(file)) continue;
-    cached = require(file) as NativeBinding;
-    return cached;
-  }
-  throw new RuntimeError(
-    `the native addon is not built (run npm install); tried: ${tried.join(', ')}`,
-    'ERR_NATIVE_MISSING',
-  );
+/** What node-gyp-build looks at, in its order (node-gyp-build.js `load.resolve`). */
+function addonCandidates(): string[] {
+  return [
+    ...BUILD_DIRS.map((d) => join(d, '*.node')),
+    join(PREBUILD_DIR, '*.node'),
+    join(dirname(process.execPath), 'prebuilds', `${process.platform}-${process.arch}`, '*.node'),
+  ];
 }
 
-/** Path of an executable built by binding.gyp (ipcast-sink, ipcast-baseline). */
+/** The addon file node-gyp-build picks, or undefined when none fits this platform. */
+export function nativeAddonPath(): string | undefined {
+  try {
+    return (require('node-gyp-build') as NodeGypBuild).path(PACKAGE_ROOT);
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  const file = nativeAddonPath();
+  if (file === undefined) {
+    throw new RuntimeError(
+      `the native addon is not built (run npm install, or npm run rebuild in a clone); tried: ${addonCandidates().join(', ')}`,
+      'ERR_NATIVE_MISSING',
+    );
+  }
+  cached = require(file) as NativeBinding;
+  return cached;
+}
+
+/** The folders an executable is looked up in: beside the addon first, then the others. */
+function executableDirs(): string[] {
+  const addon = nativeAddonPath();
+  const dirs = [...(addon === undefined ? [] : [dirname(addon)]), PREBUILD_DIR, ...BUILD_DIRS];
+  return [...new Set(dirs)];
+}
+
+/** Path of an executable built by binding.gyp (ipcast-sink, ipcast-baseline, ipcast-udp-baseline). */
 export function nativeExecutable(name: string): string {
   const tried: string[] = [];
-  for (const dir of BUILD_DIRS) {
+  for (const dir of executableDirs()) {
     const file = join(dir, name);
     tried.push(file);
     if (existsSync(file)) return file;
   }
-  throw new RuntimeError(`${name} is not built (run npm install); tried: ${tried.join(', ')}`, 'ERR_NATIVE_MISSING');
+  throw new RuntimeError(
+    `${name} is not built (run npm install, or npm run rebuild in a clone); tried: ${tried.join(', ')}`,
+    'ERR_NATIVE_MISSING',
+  );
 }

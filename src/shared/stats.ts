@@ -45,6 +45,10 @@ export interface TransportStats {
   /** Point-in-time: chunks and bytes waiting in the per-child buffer. */
   bufferDepth: number;
   bufferBytes: number;
+  /** Is ipcast-sink the child, reporting what it read? false when the decoder reads the pipe
+   *  itself (pipe + --exec): then the sink* figures and both latencies are not measured (they
+   *  stay 0 here; the summary, metrics and dashboard say so or leave them out). */
+  sink: boolean;
   /** As the sink reports it (fd 3): what the child side actually read and verified. */
   sinkChunks: number;
   sinkBytes: number;
@@ -68,6 +72,7 @@ export function emptyTransportStats(transport: TransportKind): TransportStats {
     handOffErrors: 0,
     bufferDepth: 0,
     bufferBytes: 0,
+    sink: true,
     sinkChunks: 0,
     sinkBytes: 0,
     sinkGaps: 0,

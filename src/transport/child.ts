@@ -54,6 +54,9 @@ export interface TransportChild {
   readonly info: Readonly<NativeIpcInfo>;
   /** The child's stdout when started with stdout: 'pipe'. */
   readonly stdout: Readable | null;
+  /** true when ipcast-sink reads the transport and reports (progress, report); false when the
+   *  decoder reads the pipe itself (pipe + decoder): nothing is verified or timed then. */
+  readonly sink: boolean;
   /** Resolves when the data is accepted (backpressure). Rejects with a RuntimeError
    *  (ERR_TRANSPORT_CHILD_EXITED, ERR_TRANSPORT_CLOSED, ERR_TRANSPORT_IO) when it cannot be. */
   write(payload: Buffer, meta?: HandOffMeta): Promise<void>;
@@ -267,6 +270,10 @@ class IpcTransportChild extends EventEmitter implements TransportChild {
 
   get stdout(): Readable | null {
     return this.child.stdout;
+  }
+
+  get sink(): boolean {
+    return !this.raw;
   }
 
   get writable(): boolean {

@@ -58,8 +58,12 @@ export function registerReceiverMetrics(registry: Registry, source: ReceiverStat
   const channel = () => String(get().channel);
   const perTransport = (pick: (t: TransportStats) => number, extra: Record<string, string> = {}): (() => Sample[]) => () =>
     presentTransports(get()).map((t) => ({ labels: { transport: t.transport, ...extra }, value: pick(t) }));
+  // What only a sink measures has no series for a transport whose decoder reads the pipe itself.
+  const withSink = (): TransportStats[] => presentTransports(get()).filter((t) => t.sink);
+  const perSinkTransport = (pick: (t: TransportStats) => number): (() => Sample[]) => () =>
+    withSink().map((t) => ({ labels: { transport: t.transport }, value: pick(t) }));
   const perTransportHist = (pick: (t: TransportStats) => HistogramSample['histogram']): (() => HistogramSample[]) => () =>
-    presentTransports(get()).map((t) => ({ labels: { transport: t.transport }, histogram: pick(t) }));
+    withSink().map((t) => ({ labels: { transport: t.transport }, histogram: pick(t) }));
 
   // Network side.
   counter(registry, 'ipcast_receiver_received_chunks_total', 'Datagrams or TCP chunks received, before validation.', [], () =>
@@ -130,10 +134,10 @@ export function registerReceiverMetrics(registry: Registry, source: ReceiverStat
   gauge(registry, 'ipcast_transport_buffer_chunks', 'Chunks waiting in the per-child buffer now.', ['transport'], perTransport((t) => t.bufferDepth));
   gauge(registry, 'ipcast_transport_buffer_bytes', 'Bytes waiting in the per-child buffer now.', ['transport'], perTransport((t) => t.bufferBytes));
   gauge(registry, 'ipcast_transport_child_up', '1 while the child (decoder or sink) is running.', ['transport'], perTransport((t) => (t.up ? 1 : 0)));
-  counter(registry, 'ipcast_transport_sink_chunks_total', 'Chunks the sink read and verified, as it reports them.', ['transport'], perTransport((t) => t.sinkChunks));
-  counter(registry, 'ipcast_transport_sink_bytes_total', 'Payload bytes the sink read and verified, as it reports them.', ['transport'], perTransport((t) => t.sinkBytes));
+  counter(registry, 'ipcast_transport_sink_chunks_total', 'Chunks the sink read and verified, as it reports them.', ['transport'], perSinkTransport((t) => t.sinkChunks));
+  counter(registry, 'ipcast_transport_sink_bytes_total', 'Payload bytes the sink read and verified, as it reports them.', ['transport'], perSinkTransport((t) => t.sinkBytes));
   counter(registry, 'ipcast_transport_sink_errors_total', 'Errors the sink found in what it read, by reason (gap, checksum_mismatch).', ['transport', 'reason'], () =>
-    presentTransports(get()).flatMap((t) => [
+    withSink().flatMap((t) => [
       { labels: { transport: t.transport, reason: 'gap' }, value: t.sinkGaps },
       { labels: { transport: t.transport, reason: 'checksum_mismatch' }, value: t.sinkChecksumErrors },
     ]),

@@ -16,6 +16,9 @@ export interface TransportSnapshot {
   /** Since the previous snapshot. */
   bytesPerSecond: number;
   chunksPerSecond: number;
+  /** false when the decoder reads the pipe itself: no sink, so the latencies and sink* figures
+   *  below are not measured (0). */
+  sink: boolean;
   /** As the sink reports them (microseconds). */
   handOffP50Us: number;
   handOffP99Us: number;
@@ -108,6 +111,7 @@ export function createSnapshotSource(sources: SnapshotSources): () => DashboardS
         transports.push({
           transport: kind,
           up: s.up,
+          sink: s.sink,
           chunks: s.chunksHandedOff,
           bytes: s.bytesHandedOff,
           bytesPerSecond: rate(`t:${kind}:bytes`, s.bytesHandedOff, t),
