@@ -13,7 +13,7 @@
 
 /* The pooled size: a 1316-byte chunk (7 MPEG-TS packets) and up to ~2 KiB; and how many wait. */
 #define POOL_CHUNK_BYTES 2048u
-#define POOL_MAX_FREE 8192u
+#define POOL_MAX_FREE 1024u /* ~2 MiB: enough for the chunks in flight; a long decoder outage is not kept */
 
 relay_chunk* relay_chunk_new(relay_chunk_pool* pool, const uint8_t* payload, uint32_t len, uint64_t sender_us, uint8_t kind) {
   relay_chunk* c = NULL;
