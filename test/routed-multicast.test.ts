@@ -1,0 +1,99 @@
+/**
+ * Multicast through a real router: `ipcast send` in a sender namespace, smcroute forwarding
+ * in a router namespace, receivers in three segments behind it (scripts/mcast-topology.sh,
+ * built once for this file and torn down after it, even on failure). Every packet stays in
+ * the namespaces this file creates. Needs root; skipped as an ordinary user.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { killAll, spawnIpcast, type Proc } from './helpers/procs.js';
+import { GROUPS, NEEDS_ROOT, NETNS_OK, ROUTER_ON_SENDER_SEGMENT, SEGMENTS, SENDER, topologyUp, type Topology } from './helpers/netns.js';
+
+let dir: string;
+let file: string;
+let digest: string;
+let topo: Topology | undefined;
+const EMPTY = createHash('sha256').digest('hex');
+const PORT = 5004;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ipcast-routed-'));
+  file = join(dir, 'random.bin');
+  const data = randomBytes(300_000);
+  writeFileSync(file, data);
+  digest = createHash('sha256').update(data).digest('hex');
+  if (NETNS_OK) topo = topologyUp('m');
+});
+afterEach(killAll);
+afterAll(async () => {
+  await killAll();
+  topo?.down();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function digestsIn(text: string): string[] {
+  return [...text.matchAll(/^([0-9a-f]{64})  -$/gm)].map((m) => m[1]!);
+}
+
+/** recv in namespace `leaf`, decoded by sha256sum; ends at end of stream or after `idle` s of nothing. */
+function recvIn(leaf: string, url: string, transport: string, idle = 8): Proc {
+  return spawnIpcast(['recv', url, '--transport', transport, '--exec', 'sha256sum', '--exit-on-eos', '--idle-timeout', String(idle)], {
+    wrap: topo!.wrap(leaf),
+    timeoutMs: 30_000,
+  });
+}
+
+async function sendFrom(to: string): Promise<void> {
+  const send = spawnIpcast(['send', file, '--rate', '8M', '--to', to], { wrap: topo!.wrap('s'), timeoutMs: 20_000 });
+  const r = await send.proc;
+  expect(r.exitCode, send.stderrText()).toBe(0);
+}
+
+async function finished(p: Proc): Promise<string> {
+  const r = await p.proc;
+  expect(r.exitCode, p.stderrText()).toBe(0);
+  return p.stdoutText();
+}
+
+describe('IPv4 multicast across an smcroute router', () => {
+  it.skipIf(!NETNS_OK)(`ttl=4: 3 segments x 2 receivers, byte-exact into pipe, shm and msg${NEEDS_ROOT}`, async () => {
+    const group = `${GROUPS.asm}.1`;
+    const recvs = SEGMENTS.flatMap((s) => [
+      recvIn(s.leaf, `udp://@${group}:${PORT}?iface=${s.v4}`, 'pipe,shm,msg'),
+      recvIn(s.leaf, `udp://@${group}:${PORT}?iface=${s.v4}`, 'shm,msg'),
+    ]);
+    await Promise.all(recvs.map((r) => r.waitFor(/listening on/)));
+    await sendFrom(`udp://${group}:${PORT}?iface=${SENDER.v4}&ttl=4`);
+    const outs = await Promise.all(recvs.map(finished));
+    outs.forEach((out, i) => expect(digestsIn(out), recvs[i]!.stderrText()).toEqual(Array(i % 2 === 0 ? 3 : 2).fill(digest)));
+    for (const r of recvs) expect(r.stderrText()).toMatch(/lost 0;/);
+  });
+
+  it.skipIf(!NETNS_OK)(`ttl=1: the sender's own segment gets the stream, nothing crosses the router${NEEDS_ROOT}`, async () => {
+    const group = `${GROUPS.asm}.2`;
+    const beside = recvIn('r', `udp://@${group}:${PORT}?iface=${ROUTER_ON_SENDER_SEGMENT.v4}`, 'pipe');
+    const behind = SEGMENTS.map((s) => recvIn(s.leaf, `udp://@${group}:${PORT}?iface=${s.v4}`, 'pipe', 2));
+    await Promise.all([beside, ...behind].map((r) => r.waitFor(/listening on/)));
+    await sendFrom(`udp://${group}:${PORT}?iface=${SENDER.v4}&ttl=1`);
+    expect(digestsIn(await finished(beside))).toEqual([digest]);
+    for (const r of behind) {
+      expect(digestsIn(await finished(r))).toEqual([EMPTY]);
+      expect(r.stderrText()).toMatch(/received 0 chunks \(0 bytes\)/);
+    }
+  });
+
+  it.skipIf(!NETNS_OK)(`source-specific joins across the router: the right source byte-exact, a wrong one nothing${NEEDS_ROOT}`, async () => {
+    const group = `${GROUPS.ssm}.1`;
+    const right = SEGMENTS.map((s, i) => recvIn(s.leaf, `udp://@${group}:${PORT}?iface=${s.v4}&source=${SENDER.v4}`, ['pipe', 'shm', 'msg'][i]!));
+    const wrong = recvIn('a', `udp://@${group}:${PORT}?iface=${SEGMENTS[0].v4}&source=10.13.0.9`, 'pipe', 2);
+    await Promise.all([...right, wrong].map((r) => r.waitFor(/listening on/)));
+    await sendFrom(`udp://${group}:${PORT}?iface=${SENDER.v4}&ttl=4`);
+    for (const r of right) expect(digestsIn(await finished(r))).toEqual([digest]);
+    expect(digestsIn(await finished(wrong))).toEqual([EMPTY]);
+    expect(wrong.stderrText()).toMatch(/received 0 chunks/);
+  });
+});
