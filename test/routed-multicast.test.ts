@@ -97,3 +97,45 @@ describe('IPv4 multicast across an smcroute router', () => {
     expect(wrong.stderrText()).toMatch(/received 0 chunks/);
   });
 });
+
+describe('IPv6 multicast across an smcroute router (node:dgram in recv)', () => {
+  it.skipIf(!NETNS_OK)(`ff15:: hop limit 4: 3 segments byte-exact into pipe, shm and msg; iface by name or address${NEEDS_ROOT}`, async () => {
+    const group = `${GROUPS.asm6}1`;
+    const recvs = SEGMENTS.map((s, i) => recvIn(s.leaf, `udp://@[${group}]:${PORT}?iface=${i === 1 ? s.v6 : 'eth0'}`, 'pipe,shm,msg'));
+    await Promise.all(recvs.map((r) => r.waitFor(/listening on/)));
+    await sendFrom(`udp://[${group}]:${PORT}?iface=eth0&ttl=4`);
+    for (const r of recvs) {
+      expect(digestsIn(await finished(r)), r.stderrText()).toEqual([digest, digest, digest]);
+      expect(r.stderrText()).toMatch(/lost 0;/);
+    }
+  });
+
+  it.skipIf(!NETNS_OK)(`ff15:: hop limit 1: the sender's segment only${NEEDS_ROOT}`, async () => {
+    const group = `${GROUPS.asm6}2`;
+    const beside = recvIn('r', `udp://@[${group}]:${PORT}?iface=vs`, 'shm');
+    const behind = SEGMENTS.map((s) => recvIn(s.leaf, `udp://@[${group}]:${PORT}?iface=eth0`, 'pipe', 2));
+    await Promise.all([beside, ...behind].map((r) => r.waitFor(/listening on/)));
+    await sendFrom(`udp://[${group}]:${PORT}?iface=${SENDER.v6}&ttl=1`);
+    expect(digestsIn(await finished(beside))).toEqual([digest]);
+    for (const r of behind) {
+      expect(digestsIn(await finished(r))).toEqual([EMPTY]);
+      expect(r.stderrText()).toMatch(/received 0 chunks \(0 bytes\)/);
+    }
+  });
+
+  it.skipIf(!NETNS_OK)(`ff3e:: source-specific (right source byte-exact, wrong one nothing) and IPv6 unicast through the router${NEEDS_ROOT}`, async () => {
+    const group = `${GROUPS.ssm6}1`;
+    const right = SEGMENTS.map((s, i) => recvIn(s.leaf, `udp://@[${group}]:${PORT}?iface=eth0&source=${SENDER.v6}`, ['pipe', 'shm', 'msg'][i]!));
+    const wrong = recvIn('b', `udp://@[${group}]:${PORT}?iface=eth0&source=fd13::9`, 'pipe', 2);
+    const unicast = recvIn('c', `udp://@[::]:${PORT + 1}`, 'msg');
+    await Promise.all([...right, wrong, unicast].map((r) => r.waitFor(/listening on/)));
+    const send = spawnIpcast(['send', file, '--rate', '8M', '--to', `udp://[${group}]:${PORT}?iface=eth0&ttl=4`, '--to', `udp://[${SEGMENTS[2].v6}]:${PORT + 1}`], {
+      wrap: topo!.wrap('s'),
+      timeoutMs: 20_000,
+    });
+    expect((await send.proc).exitCode, send.stderrText()).toBe(0);
+    for (const r of [...right, unicast]) expect(digestsIn(await finished(r)), r.stderrText()).toEqual([digest]);
+    expect(digestsIn(await finished(wrong))).toEqual([EMPTY]);
+    expect(wrong.stderrText()).toMatch(/received 0 chunks/);
+  });
+});
