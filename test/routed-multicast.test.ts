@@ -4,6 +4,7 @@
  * built once for this file and torn down after it, even on failure). Every packet stays in
  * the namespaces this file creates. Needs root; skipped as an ordinary user.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +52,16 @@ async function sendFrom(to: string): Promise<void> {
   const send = spawnIpcast(['send', file, '--rate', '8M', '--to', to], { wrap: topo!.wrap('s'), timeoutMs: 20_000 });
   const r = await send.proc;
   expect(r.exitCode, send.stderrText()).toBe(0);
+}
+
+/** Waits (bounded: 10 s) until a TCP connection to `port` is established in namespace `ns`. */
+async function established(ns: string, port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const out = execFileSync('ip', ['netns', 'exec', ns, 'ss', '-Htn', 'state', 'established', `sport = :${port}`], { encoding: 'utf8' });
+    if (out.trim() !== '') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no TCP connection to port ${port} in ${ns} within 10 s`);
 }
 
 async function finished(p: Proc): Promise<string> {
@@ -137,5 +148,26 @@ describe('IPv6 multicast across an smcroute router (node:dgram in recv)', () => 
     for (const r of [...right, unicast]) expect(digestsIn(await finished(r)), r.stderrText()).toEqual([digest]);
     expect(digestsIn(await finished(wrong))).toEqual([EMPTY]);
     expect(wrong.stderrText()).toMatch(/received 0 chunks/);
+  });
+});
+
+describe('a relay tree across the segments', () => {
+  it.skipIf(!NETNS_OK)(`multicast -> relay in segment a -> TCP through the router -> recv in segment c, and re-multicast in a${NEEDS_ROOT}`, async () => {
+    const group = `${GROUPS.asm}.3`;
+    const a = SEGMENTS[0];
+    const relay = spawnIpcast(
+      ['relay', `udp://@${group}:${PORT}?iface=${a.v4}`, '--to', `tcp://${a.v4}:${PORT + 1}`, '--to', `udp://239.14.0.1:${PORT}?iface=${a.v4}&ttl=1`, '--exit-on-eos'],
+      { wrap: topo!.wrap('a'), timeoutMs: 30_000 },
+    );
+    await relay.waitFor(/relaying/);
+    const overTcp = recvIn('c', `tcp://${a.v4}:${PORT + 1}`, 'pipe,shm,msg');
+    const local = recvIn('a', `udp://@239.14.0.1:${PORT}?iface=${a.v4}`, 'msg');
+    await Promise.all([overTcp.waitFor(/connecting to/), local.waitFor(/listening on/)]);
+    await established(topo!.ns('a'), PORT + 1);
+    await sendFrom(`udp://${group}:${PORT}?iface=${SENDER.v4}&ttl=4`);
+    expect((await relay.proc).exitCode, relay.stderrText()).toBe(0);
+    expect(relay.stderrText()).toMatch(/lost 0; reordered 0; duplicates 0; decode errors 0;/);
+    expect(digestsIn(await finished(overTcp)), overTcp.stderrText()).toEqual([digest, digest, digest]);
+    expect(digestsIn(await finished(local)), local.stderrText()).toEqual([digest]);
   });
 });
