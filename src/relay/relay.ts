@@ -152,7 +152,11 @@ export class Relay {
       const guide = decodeGuide(c.payload);
       if (!guide) return this.onError('bad_guide');
       this.input.guide = guide;
-      this.guideChannels = this.input.guide.map((g) => g.id);
+      this.guideChannels = guide.map((g) => g.id);
+      for (const g of guide) {
+        const ch = this.channels.get(g.id);
+        if (ch) ch.stats.name = g.name;
+      }
       this.lastGuide = encodeChunk(c, c.payload);
       this.output.guides++;
       this.emit(this.lastGuide, true);
@@ -166,7 +170,8 @@ export class Relay {
   private channel(id: number): ChannelState {
     let ch = this.channels.get(id);
     if (!ch) {
-      const stats: ChannelStats = { id, name: '', rateBitsPerSecond: Number.NaN, chunks: 0, bytes: 0, loops: 0, ended: false };
+      const name = this.input.guide.find((g) => g.id === id)?.name ?? '';
+      const stats: ChannelStats = { id, name, rateBitsPerSecond: Number.NaN, chunks: 0, bytes: 0, loops: 0, ended: false };
       ch = { tracker: new SequenceTracker<Chunk>(REORDER_WINDOW, REORDER_HOLD_MS), stats, lastSequence: -1 };
       this.channels.set(id, ch);
       this.output.channels.push(stats);
