@@ -76,8 +76,10 @@ mroute from vs source 10.13.0.2 group 232.13.0.0/16 to va vb vc
 mroute from vs group ff15::13:0/112 to va vb vc
 mroute from vs source fd13:0::2 group ff3e::13:0/112 to va vb vc
 EOF
-  ns "$r" smcrouted -n -N -l notice -f "$dir/smcroute.conf" -u "$dir/smcroute.sock" -P "$dir/smcroute.pid" \
-    >"$dir/smcrouted.log" 2>&1 &
+  # Started directly (not through a shell function, whose subshell would keep this script's
+  # stdout open) with every standard fd away from the caller's.
+  ip netns exec "$r" smcrouted -n -N -l notice -f "$dir/smcroute.conf" -u "$dir/smcroute.sock" -P "$dir/smcroute.pid" \
+    </dev/null >"$dir/smcrouted.log" 2>&1 &
   # Ready once it has written its pid file and answers on its socket (bounded: 5 s).
   local t=0
   until [ -s "$dir/smcroute.pid" ] && ns "$r" smcroutectl -u "$dir/smcroute.sock" show routes >/dev/null 2>&1; do
@@ -112,7 +114,8 @@ status() {
 
 demo() {
   local id=$1 group=239.13.0.1 port=5004
-  trap 'down "$id"' EXIT
+  DEMO_ID=$id
+  trap 'down "$DEMO_ID"' EXIT
   up "$id" >/dev/null
   local pids=() i=1
   for leaf in "${LEAVES[@]}"; do
