@@ -76,10 +76,15 @@ const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim
 const lim = ['prlimit', `--nofile=${hard}:${hard}`, '--'];
 const free = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 
-const killer = setTimeout(() => { console.error('tcp-fanout: timed out'); process.exit(1); }, (3 * seconds + 60) * 1000);
+const children = [];
+const killer = setTimeout(() => {
+  console.error('tcp-fanout: timed out; killing the sender, relay and client processes');
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(1);
+}, (3 * seconds + 60) * 1000);
 const port = await free();
 const serverPort = args['via-relay'] ? await free() : port;
-const children = [];
 const run = (argv, opts = {}) => { const c = spawn(lim[0], [...lim.slice(1), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts }); children.push(c); return c; };
 const send = run([process.execPath, BIN, 'send', file, '--rate', rateText, '--wait-clients', String(args['via-relay'] ? 1 : clients), '--to', `tcp://127.0.0.1:${port}`]);
 let server = send;
