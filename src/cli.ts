@@ -14,9 +14,10 @@ import { demoCommand } from './commands/demo.js';
 import { guideCommand } from './commands/guide.js';
 import { ipcsCommand } from './commands/ipcs.js';
 import { recvCommand } from './commands/recv.js';
+import { relayCommand } from './commands/relay.js';
 import { sendCommand } from './commands/send.js';
 
-export const COMMANDS: readonly Command[] = [sendCommand, recvCommand, guideCommand, benchCommand, demoCommand, ipcsCommand];
+export const COMMANDS: readonly Command[] = [sendCommand, recvCommand, relayCommand, guideCommand, benchCommand, demoCommand, ipcsCommand];
 
 export function topLevelUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -27,6 +27,17 @@ describe('parseEndpoint: good forms', () => {
     expect(parseEndpoint('udp://127.255.255.255:5004?broadcast=1', 'send')).toMatchObject({ mode: 'broadcast' });
     expect(parseEndpoint('udp://[::1]:5004', 'send')).toMatchObject({ host: '::1', family: 6 });
   });
+  it('IPv6 groups: iface by name or address, source-specific, ttl', () => {
+    expect(parseEndpoint('udp://[ff15::13:1]:5004?iface=eth0&ttl=4', 'send')).toMatchObject({
+      mode: 'multicast', host: 'ff15::13:1', family: 6, iface: 'eth0', ttl: 4,
+    });
+    expect(parseEndpoint('udp://[ff3e::1]:5004?iface=fd13::2', 'send')).toMatchObject({ mode: 'multicast', iface: 'fd13::2' });
+    expect(parseEndpoint('udp://@[ff3e::13:1]:5004?iface=veth-a.1&source=fd13::2', 'recv')).toMatchObject({
+      mode: 'multicast', host: 'ff3e::13:1', family: 6, iface: 'veth-a.1', source: 'fd13::2',
+    });
+    expect(parseEndpoint('udp://@[::]:5004', 'recv')).toMatchObject({ mode: 'unicast', host: '::', family: 6 });
+    expect(parseEndpoint('udp://[fd13:1::2]:5004', 'send')).toMatchObject({ mode: 'unicast', family: 6 });
+  });
   it('tcp listen and connect', () => {
     expect(parseEndpoint('tcp://127.0.0.1:5005', 'recv')).toMatchObject({ proto: 'tcp', host: '127.0.0.1', port: 5005 });
     expect(parseEndpoint('tcp://0.0.0.0:5005', 'send')).toMatchObject({ proto: 'tcp', host: '0.0.0.0' });
@@ -47,7 +58,14 @@ describe('parseEndpoint: bad forms', () => {
     ['udp://example.com:5004', 'send', /not an IP address/],
     ['udp://239.255.0.1:5004?iface=127.0.0.1&ttl=300', 'send', /ttl must be 0\.\.255/],
     ['udp://239.255.0.1:5004?iface=127.0.0.1&ttl=x', 'send', /ttl must be a whole number/],
-    ['udp://239.255.0.1:5004?iface=eth0', 'send', /iface must be an interface address/],
+    ['udp://239.255.0.1:5004?iface=eth0', 'send', /iface must be an interface address, got 'eth0'/],
+    ['udp://239.255.0.1:5004?iface=::1', 'send', /iface ::1 is not of the group's address family \(IPv4\)/],
+    ['udp://[ff15::1]:5004?iface=127.0.0.1', 'send', /iface 127\.0\.0\.1 is not of the group's address family \(IPv6\)/],
+    ['udp://[ff15::1]:5004', 'send', /must name its interface/],
+    ['udp://[ff15::1]:5004?iface=a/b', 'send', /iface must be an interface address or name, got 'a\/b'/],
+    ['udp://[ff15::1]:5004?iface=averyveryverylongname', 'send', /iface must be an interface address or name/],
+    ['udp://@[ff3e::1]:5004?iface=eth0&source=10.0.0.1', 'recv', /source 10\.0\.0\.1 is not of the group's address family \(IPv6\)/],
+    ['udp://[fd13::1]:5004?iface=eth0', 'send', /not one/],
     ['udp://239.255.0.1:5004?iface=127.0.0.1&bogus=1', 'send', /unknown parameter 'bogus'/],
     ['udp://239.255.0.1:5004?iface=127.0.0.1&iface=127.0.0.2', 'send', /given twice/],
     ['udp://127.0.0.1:5004?ttl=2', 'send', /not one/],

@@ -11,7 +11,8 @@ export const recvCommand: Command = {
   usage: `Usage: ipcast recv URL [options]
 
 URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a multicast group
-         udp://@:PORT[?rcvbuf=BYTES]                                 bind unicast
+         udp://@[ff3e::1]:PORT?iface=NAME|ADDR6[&source=ADDR6]       join an IPv6 group
+         udp://@:PORT[?rcvbuf=BYTES], udp://@[::]:PORT               bind unicast
          tcp://HOST:PORT                                             connect (reconnects)
 
 Options:

@@ -17,6 +17,7 @@ SOURCE   FILE                 one channel
          tone[:HZ[:SECONDS]]  built-in test signal: WAV sine, 44.1 kHz 16-bit mono (705.6 kbit/s),
                               440 Hz and endless by default
 URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface required, ttl defaults to 1)
+         udp://[ff15::1]:PORT?iface=NAME|ADDR6[&ttl=N]  IPv6 multicast (ttl: the hop limit)
          udp://HOST:PORT                              unicast
          udp://HOST:PORT?broadcast=1                  broadcast
          tcp://ADDR:PORT                              listen; serves many receivers

@@ -10,7 +10,10 @@
  *   udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a group on an interface
  *   udp://@:PORT, udp://@ADDR:PORT [?rcvbuf=BYTES]             bind unicast
  *   tcp://HOST:PORT                                            connect (reconnects with backoff)
- * IPv6 addresses go in brackets: udp://[::1]:5004.
+ * IPv6 addresses go in brackets: udp://[::1]:5004. An IPv6 group names its interface by name
+ * or by one of its addresses (udp://[ff15::1]:5004?iface=eth0, udp://@[ff3e::1]:5004?iface=fd00::2
+ * &source=fd00::9): IPv6 multicast picks an interface by index, never by address, so an address
+ * is looked up among this machine's interfaces (src/shared/local-address.ts).
  */
 import { isIP } from 'node:net';
 
@@ -25,7 +28,10 @@ export interface UdpEndpoint {
   host: string;
   port: number;
   family: 4 | 6;
-  /** Multicast: the interface address to send from / join on. */
+  /**
+   * Multicast: the interface to send from / join on: an address of the group's family; for an
+   * IPv6 group also an interface name.
+   */
   iface?: string;
   /** Multicast TTL (send); defaults to 1 so nothing leaves the local network by accident. */
   ttl: number;
@@ -50,6 +56,8 @@ export type Endpoint = UdpEndpoint | TcpEndpoint;
 
 const SEND_UDP_PARAMS = new Set(['ttl', 'iface', 'loop', 'broadcast']);
 const RECV_UDP_PARAMS = new Set(['iface', 'source', 'rcvbuf']);
+/** A Linux interface name (IFNAMSIZ - 1 characters, no '/', no blanks). */
+const IFACE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
 
 export function isMulticast(addr: string): boolean {
   if (isIP(addr) === 4) {
@@ -109,7 +117,13 @@ export function parseEndpoint(text: string, role: Role): Endpoint {
     if (!allowed.has(k)) throw bad(`unknown parameter '${k}' (allowed here: ${[...allowed].join(', ')})`);
   }
   const iface = params.get('iface');
-  if (iface !== undefined && !isIP(iface)) throw bad(`iface must be an interface address, got '${iface}'`);
+  if (iface !== undefined && !isIP(iface)) {
+    if (family === 4 || !IFACE_NAME.test(iface)) {
+      throw bad(`iface must be an interface address${family === 6 ? ' or name' : ''}, got '${iface}'`);
+    }
+  } else if (iface !== undefined && isIP(iface) !== family) {
+    throw bad(`iface ${iface} is not of the group's address family (IPv${family})`);
+  }
   const source = params.get('source');
   if (source !== undefined && !isIP(source)) throw bad(`source must be an IP address, got '${source}'`);
   const ttl = params.has('ttl') ? intParam(params.get('ttl')!, 'ttl', 0, 255, bad) : 1;
@@ -125,6 +139,7 @@ export function parseEndpoint(text: string, role: Role): Endpoint {
     throw bad(`ttl, loop and iface apply to a multicast group; ${resolved || 'this address'} is not one`);
   }
   if (source !== undefined && !multicast) throw bad('source applies to a multicast group');
+  if (source !== undefined && isIP(source) !== family) throw bad(`source ${source} is not of the group's address family (IPv${family})`);
   if (broadcast && multicast) throw bad('broadcast and a multicast group do not mix');
 
   const ep: UdpEndpoint = {

@@ -12,7 +12,7 @@
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { isLocalAddress } from '../../shared/local-address.js';
+import { ipv6MulticastScope, isLocalAddress } from '../../shared/local-address.js';
 
 import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
 import { loadNative, UDP_META_STRIDE, type NativeUdpSocket } from '../../shared/native.js';
@@ -69,10 +69,12 @@ export function relayPath(ep: UdpEndpoint, format: 'ipcast' | 'raw'): 'native' |
 }
 
 export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers, opts: UdpInputOptions = {}): Promise<UdpInput> {
-  if (ep.iface !== undefined && !isLocalAddress(ep.iface)) {
+  if (ep.iface !== undefined && ep.family === 4 && !isLocalAddress(ep.iface)) {
     throw new UsageError(`interface address ${ep.iface} is not on this machine`, 'ERR_BAD_INTERFACE');
   }
-  return udpImpl(ep) === 'native' ? openNativeInput(ep, handlers, opts.decode ?? false, opts.relay ?? false) : openDgramInput(ep, handlers);
+  // An IPv6 group is joined on an interface index: `::%NAME` (throws when there is no such interface).
+  const joinOn = ep.iface !== undefined && ep.family === 6 ? ipv6MulticastScope(ep.iface) : ep.iface;
+  return udpImpl(ep) === 'native' ? openNativeInput(ep, handlers, opts.decode ?? false, opts.relay ?? false) : openDgramInput(ep, handlers, joinOn);
 }
 
 function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: boolean, relay: boolean): UdpInput {
@@ -158,7 +160,7 @@ function warnIfLess(ep: UdpEndpoint, got: number, handlers: UdpInputHandlers): v
   }
 }
 
-async function openDgramInput(ep: UdpEndpoint, handlers: UdpInputHandlers): Promise<UdpInput> {
+async function openDgramInput(ep: UdpEndpoint, handlers: UdpInputHandlers, joinOn: string | undefined): Promise<UdpInput> {
   const socket = dgram.createSocket({ type: ep.family === 6 ? 'udp6' : 'udp4', reuseAddr: ep.mode === 'multicast' });
   socket.on('message', (msg, rinfo) => handlers.datagram(msg, rinfo.address));
 
@@ -181,8 +183,8 @@ async function openDgramInput(ep: UdpEndpoint, handlers: UdpInputHandlers): Prom
 
   try {
     if (ep.mode === 'multicast') {
-      if (ep.source) socket.addSourceSpecificMembership(ep.source, ep.host, ep.iface);
-      else socket.addMembership(ep.host, ep.iface);
+      if (ep.source) socket.addSourceSpecificMembership(ep.source, ep.host, joinOn);
+      else socket.addMembership(ep.host, joinOn);
     }
   } catch (err) {
     socket.close();

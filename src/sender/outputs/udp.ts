@@ -14,7 +14,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { constants as osConstants } from 'node:os';
 import { isIP } from 'node:net';
 
-import { isLocalAddress } from '../../shared/local-address.js';
+import { ipv6MulticastScope, isLocalAddress } from '../../shared/local-address.js';
 import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
 import { loadNative, type NativeUdpSocket } from '../../shared/native.js';
 import type { UdpEndpoint } from '../../shared/url.js';
@@ -37,6 +37,8 @@ function errnoError(negErrno: number): NodeJS.ErrnoException {
 export class UdpOutput implements Output {
   readonly stats: OutputStats;
   private socket: Socket | null = null;
+  /** IPv6 multicast: the interface as node:dgram takes it (`::%NAME`). */
+  private scope: string | undefined;
   private native: NativeUdpSocket | null = null;
   private waiters: (() => void)[] = [];
   /** Native: datagrams not sent yet (pending[head..]), and which of them are guides. */
@@ -58,10 +60,16 @@ export class UdpOutput implements Output {
     if (ep.mode === 'multicast') {
       // Never send multicast without naming the interface: it would leave by the default route.
       if (!ep.iface) throw new UsageError(`${ep.url}: a multicast output must name its interface (?iface=ADDR)`, 'ERR_BAD_URL');
-      if (isIP(ep.iface) !== ep.family) {
+      if (ep.family === 6) {
+        // IPv6 multicast leaves by interface index: a name, or the interface holding the address.
+        try {
+          this.scope = ipv6MulticastScope(ep.iface);
+        } catch (err) {
+          throw new UsageError(`${ep.url}: ${(err as Error).message}`, 'ERR_BAD_IFACE');
+        }
+      } else if (isIP(ep.iface) !== ep.family) {
         throw new UsageError(`${ep.url}: iface ${ep.iface} is not of the group's address family`, 'ERR_BAD_URL');
-      }
-      if (!isLocalAddress(ep.iface)) {
+      } else if (!isLocalAddress(ep.iface)) {
         throw new UsageError(`${ep.url}: interface address ${ep.iface} is not on this machine`, 'ERR_BAD_IFACE');
       }
     }
@@ -88,7 +96,8 @@ export class UdpOutput implements Output {
     const ep = this.endpoint;
     const socket = createSocket({ type: ep.family === 6 ? 'udp6' : 'udp4' });
     socket.on('error', (err) => countError(this.stats, err));
-    const address = ep.mode === 'multicast' ? ep.iface! : ep.family === 6 ? '::' : '0.0.0.0';
+    // IPv4 multicast binds the interface's address; IPv6 binds any and names the interface below.
+    const address = ep.mode === 'multicast' && ep.family === 4 ? ep.iface! : ep.family === 6 ? '::' : '0.0.0.0';
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -98,7 +107,7 @@ export class UdpOutput implements Output {
         });
       });
       if (ep.mode === 'multicast') {
-        socket.setMulticastInterface(ep.iface!);
+        socket.setMulticastInterface(this.scope ?? ep.iface!);
         socket.setMulticastTTL(ep.ttl);
         socket.setMulticastLoopback(ep.loop);
       } else if (ep.mode === 'broadcast') {

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// TCP fan-out on loopback (issue 13, part 4; a script, not in npm test): one `ipcast send`
+// (or send -> `ipcast relay`, with --via-relay) serves N TCP clients at a rate; the clients,
+// spread over --procs client processes, check every byte (sha256 of the data payloads against
+// the file's) and that the end of stream arrived. Prints wall time against the stream's
+// duration, the server's peak RSS and CPU, per client, and the aggregate egress.
+//
+//   node scripts/tcp-fanout.mjs --clients 10000 --rate 128k --seconds 10 --procs 4
+//   node scripts/tcp-fanout.mjs --clients 1000 --rate 2M --seconds 10 --procs 4 [--via-relay]
+//
+// Every process runs under `prlimit --nofile=HARD:HARD` (the soft fd limit raised to the hard).
+// Bounded: the whole run is killed after 3 x the stream's duration + 60 s.
+import { spawn, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+const BIN = join(ROOT, 'bin/ipcast.js');
+const { ChunkFramer } = await import(join(ROOT, 'dist/shared/framer.js'));
+const { Kind } = await import(join(ROOT, 'dist/shared/protocol.js'));
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] === undefined ? '1' : all[i + 1]]] : acc), []),
+);
+
+if (args.worker) {
+  // Client process: N connections to PORT; prints one JSON line when every one has ended.
+  const n = Number(args.worker);
+  const port = Number(args.port);
+  const results = [];
+  let open = 0;
+  const one = () =>
+    new Promise((resolve) => {
+      const hash = createHash('sha256');
+      let eos = false;
+      let bytes = 0;
+      const framer = new ChunkFramer({
+        chunk: (c) => {
+          if (c.kind === Kind.Data) (hash.update(c.payload), (bytes += c.payload.length));
+          else if (c.kind === Kind.EndOfStream) eos = true;
+        },
+        error: () => {},
+      });
+      const s = net.connect(port, '127.0.0.1');
+      s.on('connect', () => (open++, open % 1000 === 0 && process.stderr.write(`worker ${process.pid}: ${open} connected\n`)));
+      s.on('data', (b) => framer.push(b));
+      s.on('error', (e) => results.push({ error: e.code }));
+      s.on('close', () => resolve({ digest: hash.digest('hex'), bytes, eos }));
+    });
+  const all = [];
+  for (let i = 0; i < n; i++) {
+    all.push(one());
+    if (i % 200 === 199) await new Promise((r) => setTimeout(r, 20)); // do not overrun the accept backlog
+  }
+  const done = await Promise.all(all);
+  process.stdout.write(JSON.stringify(done.map((d) => `${d.digest} ${d.bytes} ${d.eos}`)) + '\n');
+  process.exit(0);
+}
+
+const clients = Number(args.clients ?? 1000);
+const procs = Number(args.procs ?? 4);
+const seconds = Number(args.seconds ?? 10);
+const rateText = args.rate ?? '128k';
+const rate = Number.parseFloat(rateText) * ({ k: 1e3, K: 1e3, M: 1e6 }[rateText.slice(-1)] ?? 1);
+const bytes = Math.floor((rate / 8) * seconds);
+const dir = mkdtempSync(join(tmpdir(), 'ipcast-fanout-'));
+const file = join(dir, 'in.bin');
+const data = randomBytes(bytes);
+writeFileSync(file, data);
+const digest = createHash('sha256').update(data).digest('hex');
+const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+const lim = ['prlimit', `--nofile=${hard}:${hard}`, '--'];
+const free = () => new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+
+const children = [];
+const killer = setTimeout(() => {
+  console.error('tcp-fanout: timed out; killing the sender, relay and client processes');
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(1);
+}, (3 * seconds + 60) * 1000);
+const port = await free();
+const serverPort = args['via-relay'] ? await free() : port;
+const run = (argv, opts = {}) => { const c = spawn(lim[0], [...lim.slice(1), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts }); children.push(c); return c; };
+const send = run([process.execPath, BIN, 'send', file, '--rate', rateText, '--wait-clients', String(args['via-relay'] ? 1 : clients), '--to', `tcp://127.0.0.1:${port}`]);
+let server = send;
+if (args['via-relay']) {
+  server = run([process.execPath, BIN, 'relay', `tcp://127.0.0.1:${port}`, '--to', `tcp://127.0.0.1:${serverPort}`, '--exit-on-eos']);
+  server.stderr.on('data', (d) => process.stderr.write(`relay: ${d}`));
+}
+send.stderr.on('data', (d) => process.stderr.write(`send: ${d}`));
+await new Promise((r) => setTimeout(r, 1000));
+const cpu = (pid) => { try { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100; } catch { return NaN; } };
+let peakRss = 0;
+const sampler = setInterval(() => { try { peakRss = Math.max(peakRss, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) * 1024); } catch {} }, 200);
+let cpuAtEnd = NaN;
+const t0 = performance.now();
+const workers = Array.from({ length: procs }, (_, i) => {
+  const n = Math.floor(clients / procs) + (i < clients % procs ? 1 : 0);
+  const w = run([process.execPath, fileURLToPath(import.meta.url), '--worker', String(n), '--port', String(serverPort)]);
+  w.stderr.on('data', (d) => process.stderr.write(d));
+  let out = '';
+  w.stdout.on('data', (d) => (out += d));
+  return new Promise((r) => w.on('close', () => r(out ? JSON.parse(out) : [])));
+});
+const serverCpu = new Promise((r) => { const t = setInterval(() => { const c = cpu(server.pid); if (!Number.isNaN(c)) cpuAtEnd = c; }, 200); server.on('close', () => (clearInterval(t), r())); });
+const lines = (await Promise.all(workers)).flat();
+const wall = (performance.now() - t0) / 1000;
+await serverCpu;
+clearInterval(sampler);
+clearTimeout(killer);
+const exact = lines.filter((l) => l === `${digest} ${bytes} true`).length;
+const egress = (clients * bytes * 8) / wall / 1e6;
+console.log(JSON.stringify({
+  clients, rate: rateText, streamSeconds: seconds, bytesPerClient: bytes, viaRelay: Boolean(args['via-relay']),
+  byteExact: exact, notExact: clients - exact, wallSeconds: +wall.toFixed(2), wallOverStream: +(wall / seconds).toFixed(3),
+  serverPeakRssMB: +(peakRss / 2 ** 20).toFixed(1), serverRssKBPerClient: +(peakRss / 1024 / clients).toFixed(1),
+  serverCpuSeconds: cpuAtEnd, serverCpuMsPerClient: +((cpuAtEnd * 1000) / clients).toFixed(3), aggregateEgressMbitPerSec: +egress.toFixed(1),
+}));
+rmSync(dir, { recursive: true, force: true });
+process.exit(exact === clients ? 0 : 1);

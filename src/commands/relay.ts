@@ -1,0 +1,79 @@
+import { list, parseInteger, parseListenAddress, str } from '../shared/args.js';
+import { UsageError } from '../shared/errors.js';
+import { serveMetrics } from '../shared/metrics/serve.js';
+import { parseEndpoint } from '../shared/url.js';
+import { Relay } from '../relay/relay.js';
+import { endpointArgument, type Command } from './command.js';
+
+export const relayCommand: Command = {
+  name: 'relay',
+  summary: 're-emit a stream (data, guide, end of stream) to other groups, hosts and TCP clients',
+  usage: `Usage: ipcast relay IN --to OUT [--to OUT ...] [options]
+
+IN       any URL ipcast recv takes: udp://@GROUP:PORT?iface=ADDR[&source=ADDR], udp://@:PORT,
+         udp://@[ff3e::1]:PORT?iface=NAME, tcp://HOST:PORT (connects, reconnects)
+OUT      any URL ipcast send takes: udp://GROUP:PORT?iface=ADDR[&ttl=N], udp://HOST:PORT,
+         tcp://ADDR:PORT (listens; serves many receivers)
+
+Every chunk is checked as recv checks it (bad ones dropped and counted), put in sequence order
+per channel, and sent on with its header as it came: sequence numbers, sender timestamps and
+channel ids are preserved, so receivers downstream count losses against the origin.
+
+Options:
+  --to URL             an output (repeat for several); every output gets every chunk
+  --exit-on-eos        exit once every channel has ended (its end of stream passed on)
+  --max-clients N      TCP receivers served at once per tcp:// output; more are refused
+  --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
+  -h, --help           this text
+
+A TCP receiver that falls 4 MiB behind is dropped; a full UDP output misses the chunk (counted).
+SIGINT/SIGTERM: end of stream for every open channel on every output, exit 0.
+
+Examples:
+  ipcast relay 'udp://@239.13.0.1:5004?iface=10.13.1.2' --to tcp://0.0.0.0:5005
+  ipcast relay tcp://10.13.1.2:5005 --to 'udp://239.14.0.1:5004?iface=10.13.3.2&ttl=4'`,
+  options: {
+    to: { type: 'string', multiple: true },
+    'exit-on-eos': { type: 'boolean' },
+    'max-clients': { type: 'string' },
+    metrics: { type: 'string' },
+  },
+  run: async ({ values, positionals }) => {
+    const input = endpointArgument('relay', positionals);
+    const tos = list(values.to);
+    if (tos.length === 0) throw new UsageError("relay: no outputs: give at least one --to URL (see 'ipcast relay --help')", 'ERR_BAD_ARGUMENT');
+    const outputs = tos.map((t) => parseEndpoint(t, 'send'));
+    const metricsAt = str(values.metrics) === undefined ? undefined : parseListenAddress(str(values.metrics)!);
+    const maxText = str(values['max-clients']);
+    const log = (line: string): void => void process.stderr.write(`ipcast relay: ${line}\n`);
+    const relay = new Relay({
+      input,
+      outputs,
+      exitOnEos: values['exit-on-eos'] === true,
+      ...(maxText !== undefined ? { maxClients: parseInteger(maxText, '--max-clients', 1, 100_000) } : {}),
+      log,
+    });
+    await relay.start();
+    const metrics = metricsAt
+      ? await serveMetrics(metricsAt, { receiver: relay.input, sender: relay.output }).catch(async (err: unknown) => {
+          await relay.stop();
+          throw err;
+        })
+      : undefined;
+    const listening = relay.tcpAddresses().map((a) => ` (${a.url} on port ${a.port})`).join('');
+    log(`relaying ${input.url} -> ${outputs.map((o) => o.url).join(', ')}${listening}`);
+    if (metrics) log(`metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}`);
+    const onSignal = (): void => void relay.finish(0);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const code = await relay.done;
+      log(relay.summary());
+      return code as 0 | 1;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await metrics?.close();
+    }
+  },
+};
