@@ -34,7 +34,9 @@
         "native/udp_io.c",
         "native/relay_binding.cc",
         "native/relay/relay.c",
+        "native/relay/relay_control.c",
         "native/relay/relay_out.c",
+        "native/relay/relay_wait.c",
         "native/relay/sequencer.c"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

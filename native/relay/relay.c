@@ -13,49 +13,21 @@
 
 #include "../udp_io.h"
 #include "../wire.h"
-#include "relay_out.h"
+#include "relay_internal.h"
 
 #define GUIDE_CHANNEL 0
 #define TICK_MS 50.0          /* the stale check, as the JS receiver's housekeeping timer */
-#define FULL_RETRY_MS 1       /* a full ring or queue has no fd to poll: try again this soon */
+#define FULL_RETRY_MS 1       /* a full ring or queue whose waiter is busy: try again this soon */
 #define BATCHES_PER_WAKE 16   /* recvmmsg calls before the outputs are served again */
 #define OUT_BATCHES_PER_WAKE 64 /* writer batches per output per call: more than one read brings */
-#define MAX_COMMANDS 64
-
-typedef enum { CMD_ATTACH = 1, CMD_DETACH, CMD_END_IDLE, CMD_STOP } cmd_type;
-typedef struct {
-  cmd_type type;
-  int kind, discard;
-  uint32_t session;
-  ipcast_writer* w;
-  void* token;
-} command;
-
-struct relay {
-  relay_options o;
-  int efd;
-  struct udp_rx rx;
-  sequencer seq;
-  seq_counts earlier; /* what earlier streams' sequencers counted */
-  relay_stats st;
-  relay_chunk_pool pool;
-  uint32_t session;
-  int selected;
-  int stopping;
-  relay_out outs[RELAY_KINDS][RELAY_MAX_OUTS];
-  pthread_mutex_t mu;
-  command cmds[MAX_COMMANDS];
-  int n_cmds;
-};
-
 static double now_ms(void) { return (double)ipcast_mono_ns() / 1e6; }
 
-static void emit(relay* r, relay_event_type type, int kind, int64_t a, int64_t b, void* token, const uint8_t* data, uint32_t len) {
+void relay_emit(relay* r, relay_event_type type, int kind, int64_t a, int64_t b, void* token, const uint8_t* data, uint32_t len) {
   relay_event ev = {type, kind, a, b, token, data, len};
   r->o.on_event(r->o.ctx, &ev);
 }
 
-static relay_out* find_out(relay* r, int kind, uint32_t session) {
+relay_out* relay_find_out(relay* r, int kind, uint32_t session) {
   for (int i = 0; i < RELAY_MAX_OUTS; i++) {
     relay_out* o = &r->outs[kind][i];
     if (o->used && o->session == session) return o;
@@ -91,14 +63,14 @@ static void publish_counts(relay* r) {
 }
 
 /* The stream ended (end of stream in order, or idle): this session's outputs drain and let go. */
-static void end_session(relay* r, int why) {
+void relay_end_session(relay* r, int why) {
   uint32_t ended = r->session;
   for (int k = 0; k < RELAY_KINDS; k++)
     for (int i = 0; i < RELAY_MAX_OUTS; i++)
       if (r->outs[k][i].used && r->outs[k][i].session == ended) r->outs[k][i].ending = 1;
   reset_sequencer(r);
   open_session(r, ended + 1);
-  emit(r, RELAY_EV_SESSION_END, -1, ended, why, NULL, NULL, 0);
+  relay_emit(r, RELAY_EV_SESSION_END, -1, ended, why, NULL, NULL, 0);
 }
 
 static void deliver(relay* r, relay_chunk* c) {
@@ -106,16 +78,16 @@ static void deliver(relay* r, relay_chunk* c) {
   relay_bump(&r->st.delivered, 1);
   relay_bump(&r->st.activity, 1);
   for (int k = 0; k < RELAY_KINDS; k++) {
-    relay_out* o = find_out(r, k, r->session);
+    relay_out* o = relay_find_out(r, k, r->session);
     if (o) relay_out_push(o, c, r->o.max_buffer_bytes, &r->st.kinds[k]);
   }
 }
 
-static void release(relay* r, void** items, int n) {
+void relay_release(relay* r, void** items, int n) {
   publish_counts(r);
   for (int i = 0; i < n; i++) {
     relay_chunk* c = items[i];
-    if (c->kind == IPCAST_KIND_EOS) end_session(r, 1);
+    if (c->kind == IPCAST_KIND_EOS) relay_end_session(r, 1);
     else if (c->kind == IPCAST_KIND_DATA) deliver(r, c);
     relay_chunk_unref(c);
   }
@@ -124,7 +96,7 @@ static void release(relay* r, void** items, int n) {
 static void select_channel(relay* r, int channel, int from_guide) {
   r->selected = channel;
   __atomic_store_n(&r->st.channel, channel, __ATOMIC_RELAXED);
-  emit(r, RELAY_EV_SELECTED, -1, channel, from_guide, NULL, NULL, 0);
+  relay_emit(r, RELAY_EV_SELECTED, -1, channel, from_guide, NULL, NULL, 0);
 }
 
 static void on_datagram(relay* r, const uint8_t* buf, const struct udp_dgram* d) {
@@ -143,7 +115,7 @@ static void on_datagram(relay* r, const uint8_t* buf, const struct udp_dgram* d)
         relay_bump(&r->st.decode_errors[RELAY_BAD_GUIDE], 1);
         return;
       }
-      emit(r, RELAY_EV_GUIDE, -1, 0, 0, NULL, payload, plen);
+      relay_emit(r, RELAY_EV_GUIDE, -1, 0, 0, NULL, payload, plen);
       if (r->selected == 0 && first > 0) select_channel(r, first, 1);
     }
     relay_bump(&r->st.activity, 1);
@@ -167,95 +139,7 @@ static void on_datagram(relay* r, const uint8_t* buf, const struct udp_dgram* d)
   int taken = 0;
   int n = seq_push(&r->seq, d->sequence, c, (double)d->timestamp_us, now_ms(), out, &taken);
   if (!taken) relay_chunk_unref(c);
-  release(r, out, n);
-}
-
-/* ---- control ---- */
-
-static void post(relay* r, const command* c) {
-  pthread_mutex_lock(&r->mu);
-  if (r->n_cmds < MAX_COMMANDS) r->cmds[r->n_cmds++] = *c;
-  pthread_mutex_unlock(&r->mu);
-  uint64_t one = 1;
-  ssize_t w = write(r->efd, &one, sizeof one);
-  (void)w;
-}
-
-void relay_attach(relay* r, int kind, uint32_t session, ipcast_writer* w, void* token) {
-  command c = {CMD_ATTACH, kind, 0, session, w, token};
-  post(r, &c);
-}
-
-void relay_detach(relay* r, int kind, uint32_t session, int discard) {
-  command c = {CMD_DETACH, kind, discard, session, NULL, NULL};
-  post(r, &c);
-}
-
-void relay_end_idle(relay* r) {
-  command c = {CMD_END_IDLE, 0, 0, 0, NULL, NULL};
-  post(r, &c);
-}
-
-void relay_stop(relay* r) {
-  command c = {CMD_STOP, 0, 0, 0, NULL, NULL};
-  post(r, &c);
-}
-
-/* Gives the writer back to the binding (which may then end or close it). */
-static void let_go(relay* r, relay_out* o, relay_event_type why, int64_t err) {
-  if (!o->w) return;
-  void* token = o->token;
-  o->w = NULL;
-  o->token = NULL;
-  emit(r, why, o->kind, o->session, err, token, NULL, 0);
-}
-
-static void run_command(relay* r, const command* c) {
-  relay_out* o = c->type == CMD_ATTACH || c->type == CMD_DETACH ? find_out(r, c->kind, c->session) : NULL;
-  switch (c->type) {
-    case CMD_ATTACH:
-      if (!o || o->w) {
-        /* No such output (discarded, or never asked for): hand the writer straight back. */
-        emit(r, RELAY_EV_RETURNED, c->kind, c->session, 0, c->token, NULL, 0);
-        return;
-      }
-      o->w = c->w;
-      o->token = c->token;
-      return;
-    case CMD_DETACH:
-      if (!o) return;
-      /* A batch half in a transport whose decoder is gone is lost with it: one failed
-         hand-off, as in the JS path. */
-      if (o->n_inflight > 0) relay_bump(&r->st.kinds[c->kind].handoff_errors, 1);
-      let_go(r, o, RELAY_EV_RETURNED, 0);
-      if (c->discard) relay_out_free(o);
-      else {
-        for (uint32_t i = 0; i < o->n_inflight; i++) relay_chunk_unref(o->inflight[i]);
-        o->n_inflight = 0;
-        o->inflight_bytes = 0;
-        o->full_since_ns = 0;
-      }
-      return;
-    case CMD_END_IDLE: {
-      void* out[SEQ_OUT_MAX];
-      release(r, out, seq_release_all(&r->seq, out));
-      end_session(r, 2);
-      return;
-    }
-    case CMD_STOP:
-      r->stopping = 1;
-      return;
-  }
-}
-
-static void run_commands(relay* r) {
-  command cmds[MAX_COMMANDS];
-  pthread_mutex_lock(&r->mu);
-  int n = r->n_cmds;
-  memcpy(cmds, r->cmds, (size_t)n * sizeof *cmds);
-  r->n_cmds = 0;
-  pthread_mutex_unlock(&r->mu);
-  for (int i = 0; i < n; i++) run_command(r, &cmds[i]);
+  relay_release(r, out, n);
 }
 
 /* ---- the loop ---- */
@@ -269,9 +153,18 @@ static int serve_outputs(relay* r, struct pollfd* pfds, int* npfd) {
     for (int i = 0; i < RELAY_MAX_OUTS; i++) {
       relay_out* o = &r->outs[k][i];
       if (!o->used) continue;
+      if (o->wait_handed) {
+        if (__atomic_load_n(&o->waiting, __ATOMIC_ACQUIRE)) {
+          depth += o->count + o->n_inflight;
+          bytes += o->bytes + o->inflight_bytes;
+          continue;
+        }
+        relay_collect_wait(r, o);
+        if (!o->used) continue;
+      }
       int err = 0;
       relay_out_state s = relay_out_service(o, &r->st.kinds[k], OUT_BATCHES_PER_WAKE, &err);
-      if (s == OUT_ERROR) let_go(r, o, RELAY_EV_HANDOFF_ERROR, err);
+      if (s == OUT_ERROR) relay_let_go(r, o, RELAY_EV_HANDOFF_ERROR, err);
       else if (s == OUT_FULL) {
         if (k == IPCAST_PIPE) {
           if (pfds) {
@@ -279,13 +172,17 @@ static int serve_outputs(relay* r, struct pollfd* pfds, int* npfd) {
             pfds[*npfd].events = POLLOUT;
             pfds[(*npfd)++].revents = 0;
           }
+        } else if (o->n_inflight == 0) {
+          timeout = 0; /* not full: this call's batches ran out; more at once */
+        } else if (relay_waiter_hand(&r->waiters[k], o) == 0) {
+          o->wait_handed = 1;
         } else {
           timeout = FULL_RETRY_MS;
         }
       }
       if (o->ending && relay_out_empty(o)) {
-        if (o->w) let_go(r, o, RELAY_EV_DRAINED, 0);
-        else emit(r, RELAY_EV_DRAINED, k, o->session, 0, NULL, NULL, 0);
+        if (o->w) relay_let_go(r, o, RELAY_EV_DRAINED, 0);
+        else relay_emit(r, RELAY_EV_DRAINED, k, o->session, 0, NULL, NULL, 0);
         relay_out_free(o);
         continue;
       }
@@ -303,7 +200,7 @@ static void read_socket(relay* r) {
   for (int b = 0; b < BATCHES_PER_WAKE; b++) {
     int n = udp_recv_batch(r->o.fd, &r->rx, d, 1);
     if (n < 0) {
-      emit(r, RELAY_EV_SOCKET_ERROR, -1, 0, -n, NULL, NULL, 0);
+      relay_emit(r, RELAY_EV_SOCKET_ERROR, -1, 0, -n, NULL, NULL, 0);
       continue;
     }
     for (int i = 0; i < n; i++) on_datagram(r, udp_rx_slot(&r->rx, i), &d[i]);
@@ -336,18 +233,28 @@ int relay_run(relay* r) {
       ssize_t rd = read(r->efd, &v, sizeof v);
       (void)rd;
     }
-    run_commands(r);
+    relay_run_commands(r);
     if (p > 0 && (pfds[0].revents & (POLLIN | POLLERR))) read_socket(r);
     if (now_ms() >= next_tick) {
       void* out[SEQ_OUT_MAX];
-      release(r, out, seq_flush_stale(&r->seq, now_ms(), out));
+      relay_release(r, out, seq_flush_stale(&r->seq, now_ms(), out));
       next_tick = now_ms() + TICK_MS;
     }
   }
+  /* A waiter still blocked gets its writer closed (the receiver is stopping: its decoders are
+     being closed anyway), which makes the engine's wait return; then the threads are joined. */
   for (int k = 0; k < RELAY_KINDS; k++)
     for (int i = 0; i < RELAY_MAX_OUTS; i++)
-      if (r->outs[k][i].used) let_go(r, &r->outs[k][i], RELAY_EV_RETURNED, 0);
-  emit(r, RELAY_EV_STOPPED, -1, 0, rc < 0 ? -rc : 0, NULL, NULL, 0);
+      if (r->outs[k][i].used && r->outs[k][i].wait_handed && __atomic_load_n(&r->outs[k][i].waiting, __ATOMIC_ACQUIRE))
+        ipcast_writer_close(r->outs[k][i].w);
+  for (int k = 0; k < RELAY_KINDS; k++) relay_waiter_stop(&r->waiters[k]);
+  for (int k = 0; k < RELAY_KINDS; k++)
+    for (int i = 0; i < RELAY_MAX_OUTS; i++) {
+      relay_out* o = &r->outs[k][i];
+      if (o->used && o->wait_handed) relay_collect_wait(r, o);
+      if (o->used) relay_let_go(r, o, RELAY_EV_RETURNED, 0);
+    }
+  relay_emit(r, RELAY_EV_STOPPED, -1, 0, rc < 0 ? -rc : 0, NULL, NULL, 0);
   return rc;
 }
 
@@ -364,6 +271,7 @@ relay* relay_create(const relay_options* o) {
     return NULL;
   }
   pthread_mutex_init(&r->mu, NULL);
+  for (int k = 0; k < RELAY_KINDS; k++) relay_waiter_init(&r->waiters[k], r->efd);
   seq_init(&r->seq, o->window, o->max_hold_ms);
   r->selected = o->channel > 0 ? o->channel : 0;
   r->st.channel = r->selected;

@@ -69,6 +69,10 @@ typedef struct {
   uint32_t n_inflight;
   uint64_t inflight_bytes;
   uint64_t full_since_ns; /* when the batch in flight found the transport full (0: it did not) */
+  int waiting;          /* the waiter thread is finishing the batch in flight (atomic) */
+  int wait_result;      /* its result (atomic, read once waiting is 0) */
+  int wait_handed;      /* relay thread only: a wait was handed out and not yet collected */
+  int detach_after;     /* relay thread only: detach asked during the wait (1, or 2 = discard) */
 } relay_out;
 
 typedef enum {

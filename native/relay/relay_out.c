@@ -161,6 +161,18 @@ relay_out_state relay_out_service(relay_out* o, relay_kind_stats* st, int max_ba
   return o->w && o->count > 0 ? OUT_FULL : OUT_IDLE;
 }
 
+relay_out_state relay_out_after_wait(relay_out* o, relay_kind_stats* st, int* err) {
+  int rc = __atomic_load_n(&o->wait_result, __ATOMIC_RELAXED);
+  if (rc < 0) {
+    finish_batch(o, st, 0);
+    relay_bump(&st->handoff_errors, 1);
+    *err = -rc;
+    return OUT_ERROR;
+  }
+  finish_batch(o, st, 1);
+  return OUT_IDLE;
+}
+
 void relay_out_free(relay_out* o) {
   for (uint32_t i = 0; i < o->n_inflight; i++) relay_chunk_unref(o->inflight[i]);
   while (o->count > 0) relay_chunk_unref(pop(o));

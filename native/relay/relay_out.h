@@ -28,6 +28,9 @@ typedef enum {
 
 /* Writes queued chunks while the transport takes them, at most max_batches batches. */
 relay_out_state relay_out_service(relay_out* o, relay_kind_stats* st, int max_batches, int* err);
+/* Collects a finished wait (relay_wait.c): the batch in flight is in (OUT_IDLE) or failed
+   (OUT_ERROR, *err). */
+relay_out_state relay_out_after_wait(relay_out* o, relay_kind_stats* st, int* err);
 /* Drops everything queued and in flight (not counted: the output is being discarded). */
 void relay_out_free(relay_out* o);
 int relay_out_empty(const relay_out* o);
