@@ -28,6 +28,7 @@
         "native/wire.c",
         "native/crc32c.c",
         "native/transport_binding.cc",
+        "native/ipc_helpers_binding.cc",
         "native/napi_errors.cc",
         "<@(engine_sources)",
         "native/udp_binding.cc",

@@ -2,9 +2,11 @@
 #include <napi.h>
 
 namespace ipcast {
-// IpcWriter (the writer side of the pipe, shm ring and message queue transports) and the
-// flat helpers ipcShmPeek, ipcRemove, ipcMsgLimits, ipcNow. See transport_binding.cc.
+// IpcWriter: the writer side of the pipe, shm ring and message queue transports. See
+// transport_binding.cc.
 void InitTransport(Napi::Env env, Napi::Object exports);
+// The flat helpers beside it: ipcShmPeek, ipcRemove, ipcMsgLimits, ipcNowNs (ipc_helpers_binding.cc).
+void InitIpcHelpers(Napi::Env env, Napi::Object exports);
 
 // Lends the engine writer of an open IpcWriter, with no write in progress, to a native driver
 // on another thread (the relay, relay_binding.cc). Until ReturnIpcWriter, its write() throws
