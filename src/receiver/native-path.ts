@@ -18,8 +18,8 @@ import type { FeedableChild, NativeOutput } from './child-feeder.js';
 
 export interface NativePathOptions {
   fd: number;
-  /** 0 or undefined: the first channel in the guide, else the first data chunk's. */
-  channel?: number;
+  /** undefined: the first channel in the guide, else the first data chunk's. */
+  channel: number | undefined;
   window: number;
   maxHoldMs: number;
   maxBufferBytes: number;
@@ -72,6 +72,11 @@ export class NativePath {
         });
       },
     };
+  }
+
+  /** Drops the outputs of stream `session` (no children will take them). */
+  discard(session: number): void {
+    for (const kind of this.o.transports) this.relay.detach(kind, session, true);
   }
 
   /** The idle timeout: what is held goes out, and the stream ends ('session-end'). */

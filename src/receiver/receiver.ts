@@ -16,7 +16,7 @@ import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy }
 import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
 import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
 import { NativePath } from './native-path.js';
-import { SequenceTracker } from './sequence-tracker.js';
+import { RunSequence, SequenceTracker } from './sequence-tracker.js';
 
 export interface ReceiverOptions {
   endpoint: Endpoint;
@@ -61,9 +61,8 @@ export class Receiver {
   /** The native relay's live stream: the next session's children feed from its outputs. */
   private nativeSession = 1;
   private framer: ChunkFramer | undefined;
-  private tracker: SequenceTracker<Chunk>;
-  /** What the trackers of earlier streams and connections counted: the counters add up over the run. */
-  private readonly earlierCounts = { lost: 0, reordered: 0, duplicates: 0 };
+  /** The JS path's sequence order (the native path's is in native/relay/sequencer.c). */
+  private readonly sequence: RunSequence<Chunk>;
   private session: Session | undefined;
   private selected: number | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -81,7 +80,9 @@ export class Receiver {
   constructor(private readonly o: ReceiverOptions) {
     this.selected = o.channel;
     o.stats.channel = o.channel ?? 0;
-    this.tracker = this.newTracker();
+    this.sequence = new RunSequence(
+      () => new SequenceTracker<Chunk>(o.endpoint.proto === 'udp' ? REORDER_WINDOW : 0, REORDER_HOLD_MS),
+    );
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -101,7 +102,7 @@ export class Receiver {
           if (this.connections++ > 0) this.o.stats.reconnects++;
           this.framer = this.newFramer();
           // A new connection may be a restarted sender: sequence numbers start over.
-          this.replaceTracker();
+          this.sequence.next();
         },
         data: (buf) => this.onTcpData(buf),
         disconnected: (why) => {
@@ -166,19 +167,12 @@ export class Receiver {
   }
 
   private startNativePath(fd: number): void {
+    const { channel, maxBufferBytes, transports, stats } = this.o;
     this.native = new NativePath(
-      {
-        fd,
-        ...(this.o.channel !== undefined ? { channel: this.o.channel } : {}),
-        window: REORDER_WINDOW,
-        maxHoldMs: REORDER_HOLD_MS,
-        maxBufferBytes: this.o.maxBufferBytes,
-        transports: this.o.transports,
-        stats: this.o.stats,
-      },
+      { fd, channel, window: REORDER_WINDOW, maxHoldMs: REORDER_HOLD_MS, maxBufferBytes, transports, stats },
       {
         guide: (guide) => {
-          this.o.stats.guide = guide;
+          stats.guide = guide;
           this.armIdleTimer();
         },
         selected: (channel, fromGuide) => this.select(channel, fromGuide ? 'the first in the guide' : 'the first to arrive; no guide yet'),
@@ -195,10 +189,7 @@ export class Receiver {
     if (this.session?.nativeSession !== session) {
       // A stream that began and ended while the last one's decoders were exiting: it gets
       // decoders of its own, as on the JS path, unless the run ends with the first stream.
-      if (this.o.exitOnEos) {
-        for (const kind of this.o.transports) this.native!.output(kind, session).detach(true);
-        return;
-      }
+      if (this.o.exitOnEos) return this.native!.discard(session);
       this.startSession(session);
     }
     this.endSession(why === 'idle' ? `no data for ${this.o.idleTimeoutMs! / 1000} s` : 'end of stream');
@@ -206,20 +197,6 @@ export class Receiver {
 
   private newFramer(): ChunkFramer {
     return new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
-  }
-
-  private newTracker(): SequenceTracker<Chunk> {
-    return new SequenceTracker<Chunk>(this.o.endpoint.proto === 'udp' ? REORDER_WINDOW : 0, REORDER_HOLD_MS);
-  }
-
-  /** A new stream: a fresh tracker, whose counts add to those so far. */
-  private replaceTracker(): void {
-    const c = this.tracker.counts;
-    const e = this.earlierCounts;
-    e.lost += c.lost;
-    e.reordered += c.reordered;
-    e.duplicates += c.duplicates;
-    this.tracker = this.newTracker();
   }
 
   private countError(reason: DecodeReason): void {
@@ -281,7 +258,7 @@ export class Receiver {
       this.armIdleTimer(); // data arms it as it is delivered
       return;
     }
-    this.release(this.tracker.push(c.sequence, c, c.timestampUs));
+    this.release(this.sequence.current.push(c.sequence, c, c.timestampUs));
   }
 
   private select(channel: number, why: string): void {
@@ -292,12 +269,7 @@ export class Receiver {
   }
 
   private release(chunks: Chunk[]): void {
-    const counts = this.tracker.counts;
-    const e = this.earlierCounts;
-    const s = this.o.stats;
-    s.lost = e.lost + counts.lost;
-    s.reordered = e.reordered + counts.reordered;
-    s.duplicates = e.duplicates + counts.duplicates;
+    Object.assign(this.o.stats, this.sequence.totals());
     for (const c of chunks) {
       if (c.kind === Kind.EndOfStream) this.endSession('end of stream');
       else if (c.kind === Kind.Data) this.deliverPayload(c.payload, c.timestampUs);
@@ -364,7 +336,7 @@ export class Receiver {
     const session = this.session;
     this.o.stats.endOfStream = true;
     this.session = undefined;
-    this.replaceTracker();
+    this.sequence.next();
     if (!session) {
       if (this.o.exitOnEos) void this.finish(0);
       return;
@@ -395,7 +367,7 @@ export class Receiver {
           // The relay ends the stream and says so ('session-end'), in order with its chunks.
           if (this.session?.delivered || this.o.exitOnEos) this.native.endIdle();
         } else if (this.session?.delivered || this.o.exitOnEos) {
-          this.release(this.tracker.releaseAll());
+          this.release(this.sequence.current.releaseAll());
           this.endSession(`no data for ${this.o.idleTimeoutMs! / 1000} s`);
         }
         this.armIdleTimer();
@@ -409,7 +381,7 @@ export class Receiver {
       if (this.session) this.session.delivered += sync.delivered;
       if (sync.active) this.armIdleTimer();
     } else {
-      this.release(this.tracker.flushStale());
+      this.release(this.sequence.current.flushStale());
     }
     // /proc/net/udp is read synchronously and can be large: once a second is plenty.
     if (this.udp && ++this.ticks % KERNEL_DROPS_EVERY_TICKS === 0) this.o.stats.kernelDrops = this.udp.kernelDrops();

@@ -186,3 +186,37 @@ export class SequenceTracker<T> {
     }
   }
 }
+
+/**
+ * One SequenceTracker per stream (a restarted sender, a new TCP connection, after end of
+ * stream: next()), whose counts add up over the run.
+ */
+export class RunSequence<T> {
+  private tracker: SequenceTracker<T>;
+  private readonly earlier = { lost: 0, reordered: 0, duplicates: 0 };
+
+  constructor(private readonly make: () => SequenceTracker<T>) {
+    this.tracker = make();
+  }
+
+  /** The current stream's tracker. */
+  get current(): SequenceTracker<T> {
+    return this.tracker;
+  }
+
+  /** A new stream: a fresh tracker. */
+  next(): void {
+    const c = this.tracker.counts;
+    this.earlier.lost += c.lost;
+    this.earlier.reordered += c.reordered;
+    this.earlier.duplicates += c.duplicates;
+    this.tracker = this.make();
+  }
+
+  /** lost, reordered and duplicates over the run. */
+  totals(): { lost: number; reordered: number; duplicates: number } {
+    const c = this.tracker.counts;
+    const e = this.earlier;
+    return { lost: e.lost + c.lost, reordered: e.reordered + c.reordered, duplicates: e.duplicates + c.duplicates };
+  }
+}
