@@ -37,6 +37,10 @@ Options:
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help           this text
 
+IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
+orders and hands off every chunk (IPCAST_RELAY=js in the environment: the JavaScript path).
+The first line says which path the chunks take; the summary ends with recv's own CPU time.
+
 Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 usage error.`,
   options: {
     channel: { type: 'string' },
