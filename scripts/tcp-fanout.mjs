@@ -41,6 +41,9 @@ if (args.worker) {
   const firstByteMs = Number(args['first-byte-ms'] ?? 5000);
   let accepted = 0;
   let retries = 0;
+  let lastAcceptAt = 0;
+  let firstDataAt = Infinity;
+  let lastEosAt = 0;
   let pending = 0;
   let slotFree = () => {};
   const release = () => (pending--, slotFree());
@@ -53,8 +56,11 @@ if (args.worker) {
       let first = false;
       const framer = new ChunkFramer({
         chunk: (c) => {
-          if (c.kind === Kind.Data) (hash.update(c.payload), (bytes += c.payload.length));
-          else if (c.kind === Kind.EndOfStream) eos = true;
+          if (c.kind === Kind.Data) {
+            if (bytes === 0) firstDataAt = Math.min(firstDataAt, Date.now());
+            hash.update(c.payload);
+            bytes += c.payload.length;
+          } else if (c.kind === Kind.EndOfStream) (eos = true), (lastEosAt = Math.max(lastEosAt, Date.now()));
         },
         error: () => {},
       });
@@ -73,6 +79,7 @@ if (args.worker) {
           first = true;
           clearTimeout(timer);
           release();
+          lastAcceptAt = Date.now();
           if (++accepted % 1000 === 0) process.stderr.write(`worker ${process.pid}: ${accepted} accepted (first byte in)\n`);
         }
         framer.push(b);
@@ -90,7 +97,7 @@ if (args.worker) {
     all.push(one());
   }
   const done = await Promise.all(all);
-  process.stdout.write(JSON.stringify({ retries, lines: done.map((d) => `${d.digest} ${d.bytes} ${d.eos}`) }) + '\n');
+  process.stdout.write(JSON.stringify({ retries, lastAcceptAt, firstDataAt, lastEosAt, lines: done.map((d) => `${d.digest} ${d.bytes} ${d.eos}`) }) + '\n');
   process.exit(0);
 }
 
@@ -132,6 +139,7 @@ let peakRss = 0;
 const sampler = setInterval(() => { try { peakRss = Math.max(peakRss, Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))[1]) * 1024); } catch {} }, 200);
 let cpuAtEnd = NaN;
 const t0 = performance.now();
+const tStart = Date.now();
 const workers = Array.from({ length: procs }, (_, i) => {
   const n = Math.floor(clients / procs) + (i < clients % procs ? 1 : 0);
   const w = run([process.execPath, fileURLToPath(import.meta.url), '--worker', String(n), '--port', String(serverPort), ...(args.window ? ['--window', args.window] : [])]);
@@ -144,6 +152,10 @@ const serverCpu = new Promise((r) => { const t = setInterval(() => { const c = c
 const results = await Promise.all(workers);
 const lines = results.flatMap((r) => r.lines);
 const retries = results.reduce((n, r) => n + r.retries, 0);
+// Phases, on the clients' clocks (one machine): connecting (until the last client's first
+// byte), and the stream (the first data byte at any client to the last end of stream).
+const connectSeconds = (Math.max(...results.map((r) => r.lastAcceptAt ?? 0)) - tStart) / 1000;
+const streamWall = (Math.max(...results.map((r) => r.lastEosAt ?? 0)) - Math.min(...results.map((r) => r.firstDataAt ?? Infinity))) / 1000;
 const wall = (performance.now() - t0) / 1000;
 await serverCpu;
 clearInterval(sampler);
@@ -153,6 +165,7 @@ const egress = (clients * bytes * 8) / wall / 1e6;
 console.log(JSON.stringify({
   clients, rate: rateText, streamSeconds: seconds, bytesPerClient: bytes, viaRelay: Boolean(args['via-relay']),
   byteExact: exact, notExact: clients - exact, connectRetries: retries, wallSeconds: +wall.toFixed(2), wallOverStream: +(wall / seconds).toFixed(3),
+  connectSeconds: +connectSeconds.toFixed(2), streamWallSeconds: +streamWall.toFixed(2), streamWallOverStream: +(streamWall / seconds).toFixed(3),
   serverPeakRssMB: +(peakRss / 2 ** 20).toFixed(1), serverRssKBPerClient: +(peakRss / 1024 / clients).toFixed(1),
   serverCpuSeconds: cpuAtEnd, serverCpuMsPerClient: +((cpuAtEnd * 1000) / clients).toFixed(3), aggregateEgressMbitPerSec: +egress.toFixed(1),
 }));
