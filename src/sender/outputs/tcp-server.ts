@@ -22,6 +22,11 @@
  * file descriptors (EMFILE/ENFILE), libuv closes the pending connections: each such event is
  * counted in clientsRefused, said once in one line (`log`), and the clients already connected
  * are served on. (Node itself raises RLIMIT_NOFILE's soft limit to the hard one at start.)
+ *
+ * Chunks sent in the same turn of the event loop are written to each client as one buffer
+ * (flushed by setImmediate, or at once past BATCH_MAX_BYTES; not when paced by the fastest
+ * client). The cost of a fan-out is per write, not per byte: a paced sender that falls behind
+ * with thousands of clients emits its overdue chunks together, and writes them together.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -35,6 +40,8 @@ export const DEFAULT_SOFT_CLIENT_BUFFER_BYTES = 256 * 1024;
 export const DEFAULT_STALL_MS = 2000;
 /** listen(2) backlog asked for; the kernel truncates it to net.core.somaxconn (4096 by default since Linux 5.4). */
 export const DEFAULT_LISTEN_BACKLOG = 65535;
+/** A batch of chunks is written out at once when it reaches this size. */
+export const BATCH_MAX_BYTES = 64 * 1024;
 /** How long close() waits for clients to take the end of stream before destroying them. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -62,6 +69,10 @@ export class TcpServerOutput implements Output {
   private readonly dropped = new WeakSet<Socket>();
   private closing = false;
   private saidOutOfFds = false;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private batchGuides = 0;
+  private flushScheduled = false;
   private waiters: (() => void)[] = [];
   private readonly maxClients: number;
   private readonly maxBuffer: number;
@@ -149,16 +160,16 @@ export class TcpServerOutput implements Output {
     this.opts.onClients?.(this.clients.size);
   }
 
-  private write(sock: Socket, buf: Buffer, guide: boolean): void {
+  private write(sock: Socket, buf: Buffer, guide: boolean, chunks = 1, guides = guide ? 1 : 0): void {
     if (sock.destroyed) return;
     if (sock.writableLength + buf.length > this.maxBuffer) {
       this.drop(sock);
       return;
     }
     sock.write(buf);
-    this.stats.chunks++;
+    this.stats.chunks += chunks;
     this.stats.bytes += buf.length;
-    if (guide) this.stats.guides++;
+    this.stats.guides += guides;
   }
 
   private drop(sock: Socket): void {
@@ -169,7 +180,32 @@ export class TcpServerOutput implements Output {
   }
 
   send(buf: Buffer, guide = false): void {
-    for (const sock of this.clients) this.write(sock, buf, guide);
+    if (this.clients.size === 0) return;
+    if (this.opts.paceByFastestClient) {
+      for (const sock of this.clients) this.write(sock, buf, guide);
+      return;
+    }
+    this.batch.push(buf);
+    this.batchBytes += buf.length;
+    if (guide) this.batchGuides++;
+    if (this.batchBytes >= BATCH_MAX_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes the batch to every client, as one buffer. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0) return;
+    const chunks = this.batch.length;
+    const guides = this.batchGuides;
+    const buf = chunks === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
+    this.batchGuides = 0;
+    for (const sock of this.clients) this.write(sock, buf, false, chunks, guides);
   }
 
   private congested(): boolean {
@@ -212,6 +248,7 @@ export class TcpServerOutput implements Output {
 
   async close(final: Buffer[]): Promise<void> {
     if (this.closing) return;
+    this.flush();
     this.closing = true;
     const socks = [...this.clients];
     const closed = socks.map((s) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r()))));
