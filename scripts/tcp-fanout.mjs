@@ -7,6 +7,7 @@
 //
 //   node scripts/tcp-fanout.mjs --clients 10000 --rate 128k --seconds 10 --procs 4
 //   node scripts/tcp-fanout.mjs --clients 1000 --rate 2M --seconds 10 --procs 4 [--via-relay]
+//   [--chunk BYTES] (send's payload size)  [--window N] (clients per proc waiting for their first byte)
 //
 // Every process runs under `prlimit --nofile=HARD:HARD` (the soft fd limit raised to the hard).
 // Bounded: the whole run is killed after 3 x the stream's duration + 60 s.
@@ -126,7 +127,7 @@ const killer = setTimeout(() => {
 const port = await free();
 const serverPort = args['via-relay'] ? await free() : port;
 const run = (argv, opts = {}) => { const c = spawn(lim[0], [...lim.slice(1), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts }); children.push(c); return c; };
-const send = run([process.execPath, BIN, 'send', file, '--rate', rateText, '--wait-clients', String(args['via-relay'] ? 1 : clients), '--to', `tcp://127.0.0.1:${port}`]);
+const send = run([process.execPath, BIN, 'send', file, '--rate', rateText, ...(args.chunk ? ['--chunk', args.chunk] : []), '--wait-clients', String(args['via-relay'] ? 1 : clients), '--to', `tcp://127.0.0.1:${port}`]);
 let server = send;
 if (args['via-relay']) {
   server = run([process.execPath, BIN, 'relay', `tcp://127.0.0.1:${port}`, '--to', `tcp://127.0.0.1:${serverPort}`, '--exit-on-eos']);
@@ -163,7 +164,7 @@ clearTimeout(killer);
 const exact = lines.filter((l) => l === `${digest} ${bytes} true`).length;
 const egress = (clients * bytes * 8) / wall / 1e6;
 console.log(JSON.stringify({
-  clients, rate: rateText, streamSeconds: seconds, bytesPerClient: bytes, viaRelay: Boolean(args['via-relay']),
+  clients, rate: rateText, chunk: args.chunk ? Number(args.chunk) : 'default', streamSeconds: seconds, bytesPerClient: bytes, viaRelay: Boolean(args['via-relay']),
   byteExact: exact, notExact: clients - exact, connectRetries: retries, wallSeconds: +wall.toFixed(2), wallOverStream: +(wall / seconds).toFixed(3),
   connectSeconds: +connectSeconds.toFixed(2), streamWallSeconds: +streamWall.toFixed(2), streamWallOverStream: +(streamWall / seconds).toFixed(3),
   serverPeakRssMB: +(peakRss / 2 ** 20).toFixed(1), serverRssKBPerClient: +(peakRss / 1024 / clients).toFixed(1),
