@@ -28,6 +28,8 @@ const { Kind, peekHeader, HEADER_BYTES } = await import(join(ROOT, 'dist/shared/
 // --no-crc: the clients cut frames with peekHeader (magic, version, kind, length) and skip the
 // CRC-32C, which runs at ~285 MB/s in JS and is most of the clients' CPU at 1,000 x 4 Mbit/s;
 // the sha256 of the payloads still proves every byte. Default: the full ChunkFramer.
+const ALL_ACCEPTED = 'tcp-fanout worker: all accepted';
+
 function lightFramer({ chunk, error }) {
   let pending = Buffer.alloc(0);
   return {
@@ -104,6 +106,7 @@ if (args.worker) {
           release();
           lastAcceptAt = Date.now();
           if (++accepted % 1000 === 0) process.stderr.write(`worker ${process.pid}: ${accepted} accepted (first byte in)\n`);
+          if (accepted === n) process.stderr.write(`${ALL_ACCEPTED}\n`);
         }
         framer.push(b);
       });
@@ -149,7 +152,7 @@ const killer = setTimeout(() => {
 const port = await free();
 const serverPort = args['via-relay'] ? await free() : port;
 const run = (argv, opts = {}) => { const c = spawn(lim[0], [...lim.slice(1), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts }); children.push(c); return c; };
-const send = run([process.execPath, BIN, 'send', file, '--rate', rateText, ...(args.chunk ? ['--chunk', args.chunk] : []), '--wait-clients', String(args['via-relay'] ? 1 : clients), '--to', `tcp://127.0.0.1:${port}`]);
+const send = run([process.execPath, BIN, 'send', file, '--rate', rateText, ...(args.chunk ? ['--chunk', args.chunk] : []), '--wait-clients', String(args['via-relay'] ? 2 : clients), '--to', `tcp://127.0.0.1:${port}`]);
 let server = send;
 if (args['via-relay']) {
   server = run([process.execPath, BIN, 'relay', `tcp://127.0.0.1:${port}`, '--to', `tcp://127.0.0.1:${serverPort}`, '--exit-on-eos']);
@@ -163,10 +166,21 @@ const sampler = setInterval(() => { try { peakRss = Math.max(peakRss, Number(/Vm
 let cpuAtEnd = NaN;
 const t0 = performance.now();
 const tStart = Date.now();
+let allAccepted = 0;
 const workers = Array.from({ length: procs }, (_, i) => {
   const n = Math.floor(clients / procs) + (i < clients % procs ? 1 : 0);
   const w = run([process.execPath, fileURLToPath(import.meta.url), '--worker', String(n), '--port', String(serverPort), ...(args.window ? ['--window', args.window] : []), ...(args['no-crc'] ? ['--no-crc'] : [])]);
-  w.stderr.on('data', (d) => process.stderr.write(d));
+  w.stderr.on('data', (d) => {
+    process.stderr.write(d);
+    // --via-relay: the sender waits for 2 clients, the relay and a gate; the gate connects
+    // once every client has its first byte from the relay (the guide, which the relay has from
+    // the sender's first guide), so the stream starts with all N connected.
+    if (args['via-relay'] && String(d).includes(ALL_ACCEPTED) && ++allAccepted === procs) {
+      const gate = net.connect(port, '127.0.0.1');
+      gate.on('error', () => {});
+      gate.resume();
+    }
+  });
   let out = '';
   w.stdout.on('data', (d) => (out += d));
   return new Promise((r) => w.on('close', () => r(out ? JSON.parse(out) : { retries: 0, lines: [] })));
