@@ -93,7 +93,7 @@ export class Relay {
     for (const ep of this.o.outputs) {
       const out =
         ep.proto === 'tcp'
-          ? new TcpServerOutput(ep, { ...(this.o.maxClients !== undefined ? { maxClients: this.o.maxClients } : {}), guide: () => this.lastGuide })
+          ? new TcpServerOutput(ep, { ...(this.o.maxClients !== undefined ? { maxClients: this.o.maxClients } : {}), guide: () => this.lastGuide, log: (m) => this.o.log(m) })
           : new UdpOutput(ep);
       if (out instanceof TcpServerOutput) this.tcpOutputs.push(out);
       this.outputs.push(out);

@@ -147,6 +147,7 @@ export class Sender {
                 paceByFastestClient: unpaced,
                 guide: () => this.lastGuide,
                 onClients: () => this.clientsChanged?.(),
+                ...(o.log ? { log: o.log } : {}),
               });
         await out.open();
         this.outputs.push(out);

@@ -12,6 +12,21 @@
  * is read and discarded. `maxClients` connections are served; more are closed at once and
  * counted in clientsRefused. At the end each client gets the end-of-stream chunks (ipcast
  * format; in raw format the close of the connection is the end) and the connection is ended.
+ *
+ * Many clients at once: the server listens with a backlog of `backlog` (DEFAULT_LISTEN_BACKLOG;
+ * the kernel truncates it to net.core.somaxconn). Node's default, 511, is too short for
+ * thousands of clients connecting together: once the accept queue is full the kernel drops the
+ * client's final ACK (net.ipv4.tcp_abort_on_overflow=0), and when the SYN was answered with a
+ * syncookie nothing is ever retransmitted, so the client believes it is connected while this
+ * server never hears of it (docs/scale-out.md, "TCP fan-out"). When the process runs out of
+ * file descriptors (EMFILE/ENFILE), libuv closes the pending connections: each such event is
+ * counted in clientsRefused, said once in one line (`log`), and the clients already connected
+ * are served on. (Node itself raises RLIMIT_NOFILE's soft limit to the hard one at start.)
+ *
+ * Chunks sent in the same turn of the event loop are written to each client as one buffer
+ * (flushed by setImmediate, or at once past BATCH_MAX_BYTES; not when paced by the fastest
+ * client). The cost of a fan-out is per write, not per byte: a paced sender that falls behind
+ * with thousands of clients emits its overdue chunks together, and writes them together.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -23,6 +38,10 @@ import type { Output } from './output.js';
 export const DEFAULT_MAX_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_SOFT_CLIENT_BUFFER_BYTES = 256 * 1024;
 export const DEFAULT_STALL_MS = 2000;
+/** listen(2) backlog asked for; the kernel truncates it to net.core.somaxconn (4096 by default since Linux 5.4). */
+export const DEFAULT_LISTEN_BACKLOG = 65535;
+/** A batch of chunks is written out at once when it reaches this size. */
+export const BATCH_MAX_BYTES = 64 * 1024;
 /** How long close() waits for clients to take the end of stream before destroying them. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -37,6 +56,10 @@ export interface TcpServerOptions {
   guide?: () => Buffer | null;
   /** Called whenever the number of connected clients changes. */
   onClients?: (count: number) => void;
+  /** listen(2) backlog (DEFAULT_LISTEN_BACKLOG). */
+  backlog?: number;
+  /** One-line notices (out of file descriptors), said once per server. */
+  log?: (line: string) => void;
 }
 
 export class TcpServerOutput implements Output {
@@ -45,6 +68,11 @@ export class TcpServerOutput implements Output {
   private readonly clients = new Set<Socket>();
   private readonly dropped = new WeakSet<Socket>();
   private closing = false;
+  private saidOutOfFds = false;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private batchGuides = 0;
+  private flushScheduled = false;
   private waiters: (() => void)[] = [];
   private readonly maxClients: number;
   private readonly maxBuffer: number;
@@ -74,11 +102,13 @@ export class TcpServerOutput implements Output {
 
   async open(): Promise<void> {
     const server = createServer({ noDelay: true }, (sock) => this.accept(sock));
-    server.on('error', () => {}); // after listen, errors surface per connection
+    // After listen, errors come from accept(2): the connection is lost, the server serves on.
+    server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err));
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: this.endpoint.host, port: this.endpoint.port, exclusive: true }, () => {
+        const backlog = this.opts.backlog ?? DEFAULT_LISTEN_BACKLOG;
+        server.listen({ host: this.endpoint.host, port: this.endpoint.port, exclusive: true, backlog }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -88,6 +118,18 @@ export class TcpServerOutput implements Output {
       throw new RuntimeError(`${this.endpoint.url}: ${describeSystemError(err)}`, 'ERR_OUTPUT', { cause: err });
     }
     this.server = server;
+  }
+
+  /** @internal accept(2) failed: the pending connection is closed, counted as refused. */
+  acceptFailed(err: NodeJS.ErrnoException): void {
+    if (this.closing) return;
+    this.stats.clientsRefused++;
+    if ((err.code === 'EMFILE' || err.code === 'ENFILE') && !this.saidOutOfFds) {
+      this.saidOutOfFds = true;
+      this.opts.log?.(
+        `${this.endpoint.url}: out of file descriptors (${err.code}) at ${this.clients.size} clients; serving those, refusing new ones (raise \`ulimit -Hn\`)`,
+      );
+    }
   }
 
   private accept(sock: Socket): void {
@@ -118,16 +160,16 @@ export class TcpServerOutput implements Output {
     this.opts.onClients?.(this.clients.size);
   }
 
-  private write(sock: Socket, buf: Buffer, guide: boolean): void {
+  private write(sock: Socket, buf: Buffer, guide: boolean, chunks = 1, guides = guide ? 1 : 0): void {
     if (sock.destroyed) return;
     if (sock.writableLength + buf.length > this.maxBuffer) {
       this.drop(sock);
       return;
     }
     sock.write(buf);
-    this.stats.chunks++;
+    this.stats.chunks += chunks;
     this.stats.bytes += buf.length;
-    if (guide) this.stats.guides++;
+    this.stats.guides += guides;
   }
 
   private drop(sock: Socket): void {
@@ -138,7 +180,32 @@ export class TcpServerOutput implements Output {
   }
 
   send(buf: Buffer, guide = false): void {
-    for (const sock of this.clients) this.write(sock, buf, guide);
+    if (this.clients.size === 0) return;
+    if (this.opts.paceByFastestClient) {
+      for (const sock of this.clients) this.write(sock, buf, guide);
+      return;
+    }
+    this.batch.push(buf);
+    this.batchBytes += buf.length;
+    if (guide) this.batchGuides++;
+    if (this.batchBytes >= BATCH_MAX_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes the batch to every client, as one buffer. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0) return;
+    const chunks = this.batch.length;
+    const guides = this.batchGuides;
+    const buf = chunks === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
+    this.batchGuides = 0;
+    for (const sock of this.clients) this.write(sock, buf, false, chunks, guides);
   }
 
   private congested(): boolean {
@@ -181,6 +248,7 @@ export class TcpServerOutput implements Output {
 
   async close(final: Buffer[]): Promise<void> {
     if (this.closing) return;
+    this.flush();
     this.closing = true;
     const socks = [...this.clients];
     const closed = socks.map((s) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r()))));
