@@ -9,6 +9,8 @@
 //   node scripts/tcp-fanout.mjs --clients 1000 --rate 2M --seconds 10 --procs 4 [--via-relay]
 //   [--chunk BYTES] (send's payload size)  [--no-crc] (clients skip the CRC-32C; sha256 still checks)
 //   [--window N] (clients per proc waiting for their first byte)
+//   [--iperf3] after the fan-out, `iperf3 -c 127.0.0.1 -P 8 -t SECONDS` against a one-shot
+//              `iperf3 -s -1` on 127.0.0.1 in the same run: loopback's TCP ceiling, beside ours
 //
 // Every process runs under `prlimit --nofile=HARD:HARD` (the soft fd limit raised to the hard).
 // Bounded: the whole run is killed after 3 x the stream's duration + 60 s.
@@ -207,4 +209,18 @@ console.log(JSON.stringify({
   serverCpuSeconds: cpuAtEnd, serverCpuMsPerClient: +((cpuAtEnd * 1000) / clients).toFixed(3), aggregateEgressMbitPerSec: +egress.toFixed(1),
 }));
 rmSync(dir, { recursive: true, force: true });
+if (args.iperf3) console.log(JSON.stringify({ iperf3P8MbitPerSec: await iperf3(seconds) }));
 process.exit(exact === clients ? 0 : 1);
+
+/** iperf3 with 8 parallel streams on 127.0.0.1: the aggregate (receiver side), Mbit/s. */
+async function iperf3(secs) {
+  const p = await free();
+  const srv = spawn('iperf3', ['-s', '-1', '-B', '127.0.0.1', '-p', String(p)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  try {
+    const out = execFileSync('iperf3', ['-c', '127.0.0.1', '-p', String(p), '-P', '8', '-t', String(secs), '-J'], { encoding: 'utf8', timeout: (secs + 30) * 1000 });
+    return +(JSON.parse(out).end.sum_received.bits_per_second / 1e6).toFixed(1);
+  } finally {
+    srv.kill();
+  }
+}
