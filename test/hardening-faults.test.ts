@@ -123,6 +123,24 @@ describe.each(['pipe', 'shm', 'msg'])('SIGKILL of the receiver with a decoder be
   });
 });
 
+describe('SIGINT after end of stream while the decoders ignore it (`sleep 600`)', () => {
+  it('recv stops them within its 2 s grace, not the 30 s end-of-stream timeout, and exits 0', async () => {
+    const port = await freePort('udp');
+    const recv = spawnH(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'pipe,shm', '--exec', 'sleep 600']);
+    await recv.waitFor(/listening on/);
+    const send = spawnH(['send', 'tone:440:1', '--rate', '2M', '--to', `udp://127.0.0.1:${port}`]);
+    expect((await send.proc).exitCode, send.stderrText()).toBe(0);
+    await recv.waitFor(/end of stream: closing the decoders' input/);
+    const t0 = performance.now();
+    recv.proc.kill('SIGINT');
+    const r = await recv.proc;
+    const ms = performance.now() - t0;
+    expect(r.exitCode, recv.stderrText()).toBe(0);
+    expect(ms, recv.stderrText()).toBeLessThan(10_000);
+    expect(recv.stderrText()).not.toMatch(/did not exit within 30000 ms/);
+  }, 30_000);
+});
+
 describe('a decoder that closes its stdin early', () => {
   it('EPIPE is counted (pipe: hand-off errors; shm: the sink exits 4), restarts are bounded, recv ends cleanly', async () => {
     const port = await freePort('udp');

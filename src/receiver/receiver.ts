@@ -64,6 +64,7 @@ export class Receiver {
   /** The JS path's sequence order (the native path's is in native/relay/sequencer.c). */
   private readonly sequence: RunSequence<Chunk>;
   private session: Session | undefined;
+  private readonly endingSessions = new Set<Session>(); // decoders being ended: stop() ends them too
   private selected: number | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
@@ -136,21 +137,17 @@ export class Receiver {
     } else {
       await Promise.all([this.udp?.close(), this.tcp?.close()]);
     }
-    const s = this.session;
+    const sessions = [...this.endingSessions, ...(this.session ? [this.session] : [])];
     this.session = undefined;
-    if (s) {
-      await s.started.catch(() => {});
-      // Cleanly if we can: the children get end of stream and exit; whoever is still there
-      // after STOP_GRACE_MS is killed and its transport removed.
-      await Promise.all(
-        [...s.feeders.values()].map(async (f) => {
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([f.endOfStream(), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
-          clearTimeout(timer);
-          await f.close();
-        }),
-      );
-    }
+    // Cleanly if we can: the children get end of stream and exit; whoever is still there after
+    // STOP_GRACE_MS (a decoder that ignores end of stream, too) is killed, its transport removed.
+    const endOrKill = async (f: ChildFeeder): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([f.endOfStream(), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+      clearTimeout(timer);
+      await f.close();
+    };
+    await Promise.all(sessions.map((s) => s.started.catch(() => {}).then(() => Promise.all([...s.feeders.values()].map(endOrKill)))));
     if (this.native) {
       await this.native.stop();
       await this.udp?.close();
@@ -342,6 +339,7 @@ export class Receiver {
       return;
     }
     session.ended = true;
+    this.endingSessions.add(session);
     this.o.log(`${why}: closing the decoders' input`);
     void session.started
       .then(() => Promise.all([...session.feeders.values()].map((f) => f.endOfStream())))
@@ -354,7 +352,8 @@ export class Receiver {
         if (this.o.exitOnEos) void this.finish(failed.length === 0 ? 0 : 1);
         else if (!this.stopped && !this.session) this.startSession();
       })
-      .catch(() => {});
+      .catch(() => {})
+      .finally(() => this.endingSessions.delete(session));
   }
 
   private armIdleTimer(): void {
