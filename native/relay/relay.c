@@ -99,7 +99,8 @@ static void select_channel(relay* r, int channel, int from_guide) {
   relay_emit(r, RELAY_EV_SELECTED, -1, channel, from_guide, NULL, NULL, 0);
 }
 
-static void on_datagram(relay* r, const uint8_t* buf, const struct udp_dgram* d) {
+/* now: the batch's clock (read once per recvmmsg, not per datagram: the sequencer's hold). */
+static void on_datagram(relay* r, const uint8_t* buf, const struct udp_dgram* d, double now) {
   relay_bump(&r->st.datagrams, 1);
   relay_bump(&r->st.bytes, d->len);
   if (d->status != IPCAST_OK) {
@@ -137,7 +138,7 @@ static void on_datagram(relay* r, const uint8_t* buf, const struct udp_dgram* d)
   if (!c) return; /* out of memory: as if lost on the way; the sequencer counts the gap */
   void* out[SEQ_OUT_MAX];
   int taken = 0;
-  int n = seq_push(&r->seq, d->sequence, c, (double)d->timestamp_us, now_ms(), out, &taken);
+  int n = seq_push(&r->seq, d->sequence, c, (double)d->timestamp_us, now, out, &taken);
   if (!taken) relay_chunk_unref(c);
   relay_release(r, out, n);
 }
@@ -203,7 +204,8 @@ static void read_socket(relay* r) {
       relay_emit(r, RELAY_EV_SOCKET_ERROR, -1, 0, -n, NULL, NULL, 0);
       continue;
     }
-    for (int i = 0; i < n; i++) on_datagram(r, udp_rx_slot(&r->rx, i), &d[i]);
+    double now = now_ms();
+    for (int i = 0; i < n; i++) on_datagram(r, udp_rx_slot(&r->rx, i), &d[i], now);
     // Hand what came in to the transports before reading more: the queues stay short, and a
     // stream arriving faster than one batch per wake does not outrun the writers.
     serve_outputs(r, NULL, NULL);

@@ -44,17 +44,10 @@ void relay_let_go(relay* r, relay_out* o, relay_event_type why, int64_t err) {
 }
 
 static void detach(relay* r, relay_out* o, int discard) {
-  /* A batch half in a transport whose decoder is gone is lost with it: one failed hand-off,
-     as in the JS path. */
-  if (o->n_inflight > 0) relay_bump(&r->st.kinds[o->kind].handoff_errors, 1);
+  /* A batch half in a transport whose decoder is gone is lost with it, as in the JS path. */
+  relay_out_fail_batch(o, &r->st.kinds[o->kind]);
   relay_let_go(r, o, RELAY_EV_RETURNED, 0);
   if (discard) relay_out_free(o);
-  else {
-    for (uint32_t i = 0; i < o->n_inflight; i++) relay_chunk_unref(o->inflight[i]);
-    o->n_inflight = 0;
-    o->inflight_bytes = 0;
-    o->full_since_ns = 0;
-  }
 }
 
 void relay_collect_wait(relay* r, relay_out* o) {

@@ -119,6 +119,11 @@ static void finish_batch(relay_out* o, relay_kind_stats* st, int ok) {
   o->inflight_bytes = 0;
 }
 
+void relay_out_fail_batch(relay_out* o, relay_kind_stats* st) {
+  if (o->n_inflight > 0) relay_bump(&st->handoff_errors, 1);
+  finish_batch(o, st, 0);
+}
+
 relay_out_state relay_out_service(relay_out* o, relay_kind_stats* st, int max_batches, int* err) {
   for (int b = 0; o->w && b < max_batches; b++) {
     int r;
@@ -151,8 +156,7 @@ relay_out_state relay_out_service(relay_out* o, relay_kind_stats* st, int max_ba
       return OUT_FULL;
     }
     if (r < 0) {
-      finish_batch(o, st, 0);
-      relay_bump(&st->handoff_errors, 1);
+      relay_out_fail_batch(o, st);
       *err = -r;
       return OUT_ERROR;
     }
@@ -164,8 +168,7 @@ relay_out_state relay_out_service(relay_out* o, relay_kind_stats* st, int max_ba
 relay_out_state relay_out_after_wait(relay_out* o, relay_kind_stats* st, int* err) {
   int rc = __atomic_load_n(&o->wait_result, __ATOMIC_RELAXED);
   if (rc < 0) {
-    finish_batch(o, st, 0);
-    relay_bump(&st->handoff_errors, 1);
+    relay_out_fail_batch(o, st);
     *err = -rc;
     return OUT_ERROR;
   }

@@ -26,6 +26,9 @@ typedef enum {
   OUT_ERROR       /* the writer failed: *err is the errno; the batch is lost, the writer let go */
 } relay_out_state;
 
+/* The batch in flight is lost (the writer failed, or its decoder is gone): one failed hand-off
+   counted, its chunks let go. Nothing in flight: nothing counted. */
+void relay_out_fail_batch(relay_out* o, relay_kind_stats* st);
 /* Writes queued chunks while the transport takes them, at most max_batches batches. */
 relay_out_state relay_out_service(relay_out* o, relay_kind_stats* st, int max_batches, int* err);
 /* Collects a finished wait (relay_wait.c): the batch in flight is in (OUT_IDLE) or failed

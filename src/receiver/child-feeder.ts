@@ -191,10 +191,7 @@ export class ChildFeeder {
     // The stream goes on without this child: restart it with backoff, within the limit.
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     if (this.restarts >= this.o.maxRestarts) {
-      this.failed = true;
-      this.o.log(`${this.o.kind}: decoder ${how}; restart limit (${this.o.maxRestarts}) reached, giving up on it`);
-      this.o.native?.detach(true);
-      for (const w of this.drainedWaiters.splice(0)) w();
+      this.giveUp(`decoder ${how}; restart limit (${this.o.maxRestarts}) reached, giving up on it`);
       return;
     }
     this.restarts++;
@@ -203,12 +200,7 @@ export class ChildFeeder {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.closed) return;
-      this.spawn().catch((err: Error) => {
-        this.failed = true;
-        this.o.log(`${this.o.kind}: cannot restart the decoder: ${err.message}`);
-        this.o.native?.detach(true);
-        for (const w of this.drainedWaiters.splice(0)) w();
-      });
+      this.spawn().catch((err: Error) => this.giveUp(`cannot restart the decoder: ${err.message}`));
     }, this.backoffMs);
     this.backoffMs = Math.min(this.backoffMs * 2, RESTART_BACKOFF_MAX_MS);
   }
@@ -219,6 +211,14 @@ export class ChildFeeder {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
+  }
+
+  /** The child cannot be (re)started any more: the stream goes on without it. */
+  private giveUp(message: string): void {
+    this.failed = true;
+    this.o.log(`${this.o.kind}: ${message}`);
+    this.o.native?.detach(true);
+    for (const w of this.drainedWaiters.splice(0)) w();
   }
 
   /** The native queue drained, or this feeder gave up or closed meanwhile. */

@@ -137,7 +137,6 @@ export class NativePath {
         return;
       }
       case 'selected':
-        this.o.stats.channel = a;
         this.h.selected(a, b === 1);
         return;
       case 'session-end':
