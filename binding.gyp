@@ -33,6 +33,8 @@
         "<@(engine_sources)",
         "native/udp_binding.cc",
         "native/udp_io.c",
+        "native/pacer_binding.cc",
+        "native/pacer/pacer.c",
         "native/relay_binding.cc",
         "native/relay/relay.c",
         "native/relay/relay_control.c",

@@ -2,6 +2,7 @@
 // src/shared/native.ts is the only loader and native.d.ts-style description of this surface.
 #include <napi.h>
 
+#include "pacer_binding.h"
 #include "relay_binding.h"
 #include "transport_binding.h"
 #include "udp_binding.h"
@@ -12,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ipcast::InitTransport(env, exports);
   ipcast::InitUdp(env, exports);
   ipcast::InitRelay(env, exports);
+  ipcast::InitPacer(env, exports);
   return exports;
 }
 

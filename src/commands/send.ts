@@ -106,6 +106,7 @@ Examples:
       ...(waitClients !== undefined ? { waitClients } : {}),
       ...(maxClients !== undefined ? { maxClients } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
+      pacing: process.env.IPCAST_PACER === 'js' ? 'js' : 'native',
     });
     const metrics = metricsAt
       ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {

@@ -34,6 +34,7 @@ import { UdpOutput } from './outputs/udp.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
 import { TokenBucket, defaultBurstBytes } from './token-bucket.js';
+import { NativePacing, nativePacingOutputs } from './native-pacing.js';
 
 export type Format = 'ipcast' | 'raw';
 
@@ -61,6 +62,11 @@ export interface SenderOptions {
   guideIntervalMs?: number;
   /** One line at a time, for the operator (the CLI writes them to stderr). */
   log?: (line: string) => void;
+  /**
+   * 'native' (default): when every output is IPv4 UDP, the addon's thread paces and sends
+   * (native-pacing.ts); 'js': Sender.pump() always (IPCAST_PACER=js on the command line).
+   */
+  pacing?: 'native' | 'js';
 }
 
 const STOP = Symbol('stop');
@@ -95,6 +101,8 @@ export class Sender {
   private rejectDone!: (e: unknown) => void;
   private readonly format: Format;
   private readonly chunkBytes: number;
+  /** Set when the addon's thread paces every output (native-pacing.ts). */
+  private pacing: NativePacing | null = null;
 
   /** Use startSender(). */
   constructor(private readonly opts: SenderOptions) {
@@ -159,6 +167,14 @@ export class Sender {
       throw err;
     }
     for (const line of this.rateLines) this.opts.log?.(line);
+    const udp = o.pacing === 'js' ? null : nativePacingOutputs(this.outputs);
+    if (udp) {
+      const paced = o.channels.map((c) => {
+        const rate = this.rates.get(c.id)!;
+        return { id: c.id, rate, burstBytes: this.burstBytes(rate) };
+      });
+      this.pacing = new NativePacing(udp, paced, { raw: this.format === 'raw', chunkBytes: this.chunkBytes }, this.stats.channels);
+    }
     this.sendGuide();
     if (this.format === 'ipcast') {
       this.guideTimer = setInterval(() => this.sendGuide(), o.guideIntervalMs ?? 1000);
@@ -208,7 +224,8 @@ export class Sender {
       { kind: Kind.Guide, channel: GUIDE_CHANNEL, sequence: this.guideSeq++, timestampUs: nowUs() },
       this.guidePayload,
     );
-    for (const out of this.outputs) out.send(this.lastGuide, true);
+    if (this.pacing) this.pacing.guide(this.lastGuide);
+    else for (const out of this.outputs) out.send(this.lastGuide, true);
     this.stats.guides++;
   }
 
@@ -218,7 +235,7 @@ export class Sender {
       await this.waitForClients();
       if (!this.stopping) {
         const pumps = this.opts.channels.map((ch, i) =>
-          this.pump(ch, this.stats.channels[i]!).catch((err: unknown) => {
+          (this.pacing ? this.pumpBlocks(this.pacing, ch, i) : this.pump(ch, this.stats.channels[i]!)).catch((err: unknown) => {
             failure ??= err;
             this.stopping = true;
             this.stopResolve(STOP);
@@ -229,10 +246,16 @@ export class Sender {
     } catch (err) {
       failure ??= err;
     }
+    if (this.pacing) {
+      // Every channel's queue goes out, then its end of stream; a stop cuts that short.
+      if ((await this.orStop(this.pacing.done())) === STOP) this.pacing.stop();
+      await this.pacing.done();
+    }
     clearInterval(this.guideTimer);
     this.stopping = true;
     this.stopResolve(STOP);
-    const final = this.opts.channels.filter((c) => !this.eosSent.has(c.id)).map((c) => this.eos(c.id));
+    // With native pacing the thread has sent every end of stream already.
+    const final = this.pacing ? [] : this.opts.channels.filter((c) => !this.eosSent.has(c.id)).map((c) => this.eos(c.id));
     for (const s of this.stats.channels) s.ended = true;
     await Promise.all(this.outputs.map((out) => out.close(this.format === 'ipcast' ? final : [])));
     if (failure !== undefined) {
@@ -285,12 +308,36 @@ export class Sender {
     });
   }
 
+  private burstBytes(rate: number): number {
+    return this.opts.burstBytes ?? defaultBurstBytes(rate, this.chunkBytes + (this.format === 'ipcast' ? HEADER_BYTES : 0));
+  }
+
+  /** Native pacing: the source's blocks (or its chunks, when it has no blocks) to the thread. */
+  private async pumpBlocks(pacing: NativePacing, ch: ChannelSource, index: number): Promise<void> {
+    const s = this.stats.channels[index]!;
+    const source = ch.blocks ?? ch.chunks;
+    const it = source.call(ch, this.chunkBytes, this.opts.loop ?? false, () => s.loops++)[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      while (!this.stopping) {
+        const r = await this.orStop(it.next());
+        if (r === STOP) break;
+        if (r.done) {
+          finished = true;
+          break;
+        }
+        const more = pacing.push(index, r.value);
+        if (more === false || (more !== true && (await this.orStop(more)) !== true)) break;
+      }
+    } finally {
+      if (!finished) void it.return?.(undefined)?.catch(() => {});
+    }
+    if (finished) pacing.end(index);
+  }
+
   private async pump(ch: ChannelSource, s: ChannelStats): Promise<void> {
     const rate = this.rates.get(ch.id)!;
-    const bucket = new TokenBucket(
-      rate,
-      this.opts.burstBytes ?? defaultBurstBytes(rate, this.chunkBytes + (this.format === 'ipcast' ? HEADER_BYTES : 0)),
-    );
+    const bucket = new TokenBucket(rate, this.burstBytes(rate));
     const raw = this.format === 'raw';
     const it = ch.chunks(this.chunkBytes, this.opts.loop ?? false, () => s.loops++)[Symbol.asyncIterator]();
     let finished = false;

@@ -37,6 +37,12 @@ export interface ChannelSource {
   measure(): Promise<MeasuredRate | null>;
   /** The stream in pieces of `chunkBytes`; `loop` replays a finite source (`onLoop` each time). */
   chunks(chunkBytes: number, loop: boolean, onLoop?: () => void): AsyncIterable<Buffer>;
+  /**
+   * The same stream in blocks of many chunks (a file's reads), when the source has them: each
+   * block is cut into pieces of `chunkBytes` and only its last piece may be shorter. The
+   * native pacing loop takes these, so that JS does not touch every chunk.
+   */
+  blocks?(chunkBytes: number, loop: boolean, onLoop?: () => void): AsyncIterable<Buffer>;
 }
 
 export const MAX_CHANNELS = 65535;
@@ -168,10 +174,18 @@ export function fileSource(paths: string[], id: number, name: string, descriptio
       });
       return measured;
     },
-    chunks: (chunkBytes, loop, onLoop) => readFiles(paths, chunkBytes, loop, onLoop),
+    chunks: (chunkBytes, loop, onLoop) => sliceBlocks(readFiles(paths, chunkBytes, loop, onLoop), chunkBytes),
+    blocks: (chunkBytes, loop, onLoop) => readFiles(paths, chunkBytes, loop, onLoop),
   };
 }
 
+async function* sliceBlocks(blocks: AsyncIterable<Buffer>, chunkBytes: number): AsyncGenerator<Buffer> {
+  for await (const b of blocks) {
+    for (let o = 0; o < b.length; o += chunkBytes) yield b.subarray(o, Math.min(o + chunkBytes, b.length));
+  }
+}
+
+/** The files' reads, each a whole number of chunks except the last of each file. */
 async function* readFiles(paths: string[], chunkBytes: number, loop: boolean, onLoop?: () => void): AsyncGenerator<Buffer> {
   const block = chunkBytes * Math.max(1, Math.floor(READ_BLOCK_BYTES / chunkBytes));
   for (;;) {
@@ -194,7 +208,7 @@ async function* readFiles(paths: string[], chunkBytes: number, loop: boolean, on
           }
           if (bytesRead === 0) break;
           any = true;
-          for (let o = 0; o < bytesRead; o += chunkBytes) yield buf.subarray(o, Math.min(o + chunkBytes, bytesRead));
+          yield buf.subarray(0, bytesRead);
         }
       } finally {
         await fh.close();

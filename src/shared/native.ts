@@ -109,6 +109,28 @@ export interface NativeShmPeek {
  *  kind, channel, sequence, timestampUs, flags, checksum, reserved]. */
 export const UDP_META_STRIDE = 10;
 
+/** UdpPacer.stats() (native/pacer_binding.cc). */
+export interface NativePacerStats {
+  dests: { datagrams: number; bytes: number; guides: number; errors: number; errnos: [number, number][] }[];
+  channels: { chunks: number; bytes: number; queued: number; ended: boolean }[];
+}
+
+/** The sender's native pacing loop (native/pacer/pacer.h): a thread of its own. */
+export interface NativeUdpPacer {
+  addDest(fd: number, host: string, port: number): number;
+  /** rateBps 0 = unpaced. */
+  addChannel(id: number, rateBps: number, burstBytes: number, maxQueueBytes: number): number;
+  start(): void;
+  /** Copies the block: 1 = more welcome, 0 = full ('drained' follows), -errno after end/stop. */
+  push(channel: number, block: Uint8Array): number;
+  end(channel: number): void;
+  urgent(datagram: Uint8Array, guide: boolean): void;
+  stop(): void;
+  stats(): NativePacerStats;
+  /** Resolves when the thread has ended. */
+  done(): Promise<void>;
+}
+
 /** A non-blocking IPv4 UDP socket on Node's own loop: recvmmsg/sendmmsg in batches of 64.
  * Errors carry `code` (an errno name), `syscall`, and for bind `address` and `port`. */
 export interface NativeUdpSocket {
@@ -211,6 +233,10 @@ export interface NativeBinding {
   ipcNowNs(): bigint;
   /** socket + bind (SO_REUSEADDR first when reuseAddr); address '' = any. */
   UdpSocket: new (address: string, port: number, reuseAddr: boolean) => NativeUdpSocket;
+  UdpPacer: new (
+    options: { raw: boolean; chunkBytes: number },
+    onEvent: (type: 'drained' | 'stopped', channel: number) => void,
+  ) => NativeUdpPacer;
   UdpRelay: new (
     fd: number,
     options: { channel?: number; window?: number; maxHoldMs?: number; maxBufferBytes?: number; kinds: ('pipe' | 'shm' | 'msg')[] },

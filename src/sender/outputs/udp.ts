@@ -120,6 +120,12 @@ export class UdpOutput implements Output {
     this.socket = socket;
   }
 
+  /** The addon's socket and where it sends, for the native pacing loop; null on node:dgram. */
+  nativeDestination(): { fd: number; host: string; port: number } | null {
+    const fd = this.native?.fd;
+    return fd === undefined ? null : { fd, host: this.endpoint.host, port: this.endpoint.port };
+  }
+
   send(buf: Buffer, guide = false): void {
     if (this.native) {
       this.pending.push(buf);
