@@ -25,8 +25,9 @@
 # relay's getrusage, recv's process.cpuUsage() from its summary (every thread of the process,
 # not its children), less recv's start-up and shut-down (a recv that gets no data, median of
 # three), and the ratio native / c.
-# Then `ipcast send --rate max` into the C relay, with the dgram and the native UDP output:
-# the sender's own ceiling. Last, the RSS of `ipcast recv` (native relay path, shm, the sink)
+# Then `ipcast send --rate max` into the C relay: the sender's own ceiling, with node:dgram
+# (dgram), the addon's socket fed by JS per chunk (js: IPCAST_PACER=js) and the native pacing
+# loop (native, the default). Last, the RSS of `ipcast recv` (native relay path, shm, the sink)
 # sampled every second for --rss-seconds at --rss-rate (default 60 s at 100M), the sender
 # looping; --rss-node-options runs that receiver with NODE_OPTIONS.
 #
@@ -239,13 +240,14 @@ done
 echo
 echo "sender ceiling: ipcast send --rate max into the C relay (Mbit/s per trial):"
 declare -A CEIL
-for impl in dgram native; do
+for impl in dgram js native; do
+  case $impl in dgram) send_env="IPCAST_UDP=dgram" ;; js) send_env="IPCAST_PACER=js" ;; *) send_env="IPCAST_PACER=native" ;; esac
   vals=""
   for _ in $(seq "$TRIALS"); do
     port=$(free_port)
     ( "$CRELAY" "$port" --rcvbuf 8388608 > /dev/null ) 2> "$WORK/ceil.err" &
     rpid=$!; PIDS+=("$rpid"); wait_line "$WORK/ceil.err" listening || true
-    env IPCAST_UDP=$impl timeout 60 "${IPCAST[@]}" send "$FILE" --rate max --to "udp://127.0.0.1:$port" 2>/dev/null || true
+    env $send_env timeout 60 "${IPCAST[@]}" send "$FILE" --rate max --to "udp://127.0.0.1:$port" 2>/dev/null || true
     wait "$rpid" 2>/dev/null || true
     vals="$vals $(grep -o '"mbps":[0-9.]*' "$WORK/ceil.err" | cut -d: -f2 || echo fail)"
   done
@@ -300,7 +302,7 @@ if [ -n "$JSON_OUT" ]; then
     done
     echo; echo "  },"
     printf '  "highest": {'; sep=""; for r in $RELAYS; do printf '%s"%s": "%s"' "$sep" "$r" "${HIGHEST[$r]}"; sep=", "; done; echo "},"
-    echo "  \"senderCeilingMbps\": {\"dgram\": \"${CEIL[dgram]# }\", \"native\": \"${CEIL[native]# }\"},"
+    echo "  \"senderCeilingMbps\": {\"dgram\": \"${CEIL[dgram]# }\", \"js\": \"${CEIL[js]# }\", \"native\": \"${CEIL[native]# }\"},"
     echo "  \"rss\": \"$RSS_LINE\""
     echo "}"
   } > "$JSON_OUT"

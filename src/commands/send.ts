@@ -40,6 +40,8 @@ Options:
   -h, --help          this text
 
 A TCP receiver that falls 4 MiB behind is dropped; it never slows the others.
+When every output is IPv4 UDP, a thread of the addon paces and sends (sendmmsg); JS only
+reads the source. IPCAST_PACER=js in the environment paces in JS instead.
 SIGINT/SIGTERM: end of stream on every output, sockets closed, exit 0.
 
 Examples:

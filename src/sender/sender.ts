@@ -125,6 +125,11 @@ export class Sender {
     return this.tcp.map((t) => ({ url: t.endpoint.url, ...t.address() }));
   }
 
+  /** 'native' when the addon's thread paces every output (native-pacing.ts), else 'js'. */
+  get pacingPath(): 'native' | 'js' {
+    return this.pacing ? 'native' : 'js';
+  }
+
   /** The rate each channel is paced at (bits/s). */
   rateOf(channel: number): number | undefined {
     return this.rates.get(channel);
