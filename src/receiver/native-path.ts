@@ -7,8 +7,8 @@
  * receiver, lends each child's writer to the relay while the child is up, and copies the
  * relay's counters into the receiver's figures when asked (sync()).
  */
-import { constants } from 'node:os';
 
+import { errnoName } from '../shared/errors.js';
 import { decodeGuide } from '../shared/guide.js';
 import { loadNative, type NativeRelayStats, type NativeUdpRelay } from '../shared/native.js';
 import { DECODE_REASONS } from '../shared/protocol.js';
@@ -151,10 +151,10 @@ export class NativePath {
       }
       case 'handoff-error':
         // ECANCELED: the child's exit closed its transport first; counted, and its exit says the rest.
-        if (errnoName(b) !== 'ECANCELED') this.h.log(`${kind}: hand-off failed: ${HANDOFF_ERRORS[errnoName(b)] ?? 'write failed'} (${errnoName(b)})`);
+        if (errnoLabel(b) !== 'ECANCELED') this.h.log(`${kind}: hand-off failed: ${HANDOFF_ERRORS[errnoLabel(b)] ?? 'write failed'} (${errnoLabel(b)})`);
         return;
       case 'socket-error':
-        this.h.log(`udp socket: recvmmsg: ${errnoName(b)}`);
+        this.h.log(`udp socket: recvmmsg: ${errnoLabel(b)}`);
         return;
       default:
         return; // 'returned': the writer is back with its IpcWriter; nothing to do
@@ -168,7 +168,6 @@ const HANDOFF_ERRORS: Record<string, string> = {
   ENOMEM: 'out of memory',
 };
 
-function errnoName(e: number): string {
-  const name = Object.entries(constants.errno).find(([, v]) => v === e)?.[0];
-  return name ?? `errno ${e}`;
+function errnoLabel(e: number): string {
+  return errnoName(e) ?? `errno ${e}`;
 }

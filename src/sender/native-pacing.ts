@@ -9,8 +9,7 @@
  * Counters: the thread's are copied into the stats objects (stats.ts) every STATS_EVERY_MS
  * and once at the end, so metrics lag by at most that.
  */
-import { constants as osConstants } from 'node:os';
-
+import { errnoName } from '../shared/errors.js';
 import { loadNative, type NativeUdpPacer } from '../shared/native.js';
 import type { Output } from './outputs/output.js';
 import { UdpOutput } from './outputs/udp.js';
@@ -21,7 +20,6 @@ const STATS_EVERY_MS = 100;
 const QUEUE_SECONDS = 0.1;
 const QUEUE_MIN_BYTES = 256 * 1024;
 const QUEUE_MAX_BYTES = 8 * 1024 * 1024;
-const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 
 export interface PacedChannel {
   id: number;
@@ -126,5 +124,5 @@ function copyOutput(o: OutputStats, d: ReturnType<NativeUdpPacer['stats']>['dest
   o.bytes = d.bytes;
   o.guides = d.guides;
   o.sendErrors = d.errors;
-  for (const [errno, count] of d.errnos) o.errorsByCode[errnoNames.get(errno) ?? 'UNKNOWN'] = count;
+  for (const [errno, count] of d.errnos) o.errorsByCode[errnoName(errno) ?? 'UNKNOWN'] = count;
 }

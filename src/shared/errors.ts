@@ -3,6 +3,15 @@
  * and becomes one line on stderr: UsageError exits 2, RuntimeError exits 1.
  * Anything else is a bug and is printed with its stack.
  */
+import { constants as osConstants } from 'node:os';
+
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** The errno name of a (positive) errno number: 'EAGAIN', or undefined when unknown. */
+export function errnoName(errno: number): string | undefined {
+  return ERRNO_NAMES.get(errno);
+}
+
 export type ExitCode = 0 | 1 | 2;
 
 export class IpcastError extends Error {

@@ -15,7 +15,7 @@ import { constants as osConstants } from 'node:os';
 import { isIP } from 'node:net';
 
 import { ipv6MulticastScope, isLocalAddress } from '../../shared/local-address.js';
-import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
+import { RuntimeError, UsageError, describeSystemError, errnoName } from '../../shared/errors.js';
 import { loadNative, type NativeUdpSocket } from '../../shared/native.js';
 import type { UdpEndpoint } from '../../shared/url.js';
 import { countError, newOutputStats, type OutputStats } from '../stats.js';
@@ -25,10 +25,9 @@ export const DEFAULT_MAX_INFLIGHT = 256;
 /** Datagrams per sendmmsg (native/udp_io.h UDP_BATCH). */
 const SEND_BATCH = 64;
 const EAGAIN = osConstants.errno.EAGAIN;
-const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 
 function errnoError(negErrno: number): NodeJS.ErrnoException {
-  const code = errnoNames.get(-negErrno) ?? 'UNKNOWN';
+  const code = errnoName(-negErrno) ?? 'UNKNOWN';
   return Object.assign(new Error(`send failed: ${code}`), { code, errno: negErrno, syscall: 'sendmmsg' });
 }
 
