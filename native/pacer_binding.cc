@@ -1,6 +1,6 @@
 // UdpPacer: the native pacing loop of `ipcast send` (native/pacer/pacer.h) as a JS object.
 //
-//   new UdpPacer({ raw, chunkBytes }, onEvent)
+//   new UdpPacer({ raw, chunkBytes, gso }, onEvent)
 //   .addDest(fd, host, port) -> index      a UdpSocket's fd (it stays the owner and must
 //                                          outlive the thread); before start()
 //   .addChannel(id, rateBps, burstBytes, maxQueueBytes) -> index   rateBps 0 = unpaced
@@ -53,6 +53,7 @@ class UdpPacer : public Napi::ObjectWrap<UdpPacer> {
     Napi::Object o = info[0].As<Napi::Object>();
     pacer_options po{};
     po.raw = o.Get("raw").ToBoolean().Value() ? 1 : 0;
+    po.gso = o.Get("gso").ToBoolean().Value() ? 1 : 0;
     Napi::Value cb = o.Get("chunkBytes");
     po.chunk_bytes = cb.IsNumber() ? cb.As<Napi::Number>().Uint32Value() : 0;
     if (po.chunk_bytes == 0 || po.chunk_bytes > IPCAST_MAX_DATAGRAM_PAYLOAD_BYTES) {
@@ -205,6 +206,7 @@ class UdpPacer : public Napi::ObjectWrap<UdpPacer> {
       d.Set("datagrams", (double)s.datagrams);
       d.Set("bytes", (double)s.bytes);
       d.Set("guides", (double)s.guides);
+      d.Set("segmented", (double)s.segmented);
       d.Set("errors", (double)s.errors);
       Napi::Array errnos = Napi::Array::New(env);
       for (uint32_t k = 0, n = 0; k < PACER_ERRNO_SLOTS; k++) {

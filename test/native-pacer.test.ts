@@ -54,7 +54,7 @@ describe('native pacing loop', () => {
   mkdirSync(folder);
   const contents = files.map((n, i) => randomFile(join(folder, `ch${i}.bin`), n, 1000 + i));
 
-  async function run(pacing: 'native' | 'js'): Promise<{ seen: Seen[][]; sender: Sender }> {
+  async function run(pacing: 'native' | 'js', gso = true): Promise<{ seen: Seen[][]; sender: Sender }> {
     const rxs = [await udpReceiver(), await udpReceiver(GROUP)];
     try {
       const sender = await startSender({
@@ -65,6 +65,7 @@ describe('native pacing loop', () => {
         ],
         rate: 16_000_000,
         pacing,
+        gso,
       });
       expect(sender.pacingPath).toBe(pacing);
       await sender.done;
@@ -78,8 +79,9 @@ describe('native pacing loop', () => {
 
   it('sends what the JS path sends: every channel whole, in order, its end of stream last, on every output', async () => {
     const native = await run('native');
+    const plain = await run('native', false);
     const js = await run('js');
-    for (const { seen, sender } of [native, js]) {
+    for (const { seen, sender } of [native, plain, js]) {
       expect(sender.stats.outputs.map((o) => o.chunks)).toEqual(seen.map((s) => s.length));
       expect(sender.stats.outputs.every((o) => o.sendErrors === 0)).toBe(true);
       for (const [o, got] of seen.entries()) {
@@ -100,6 +102,7 @@ describe('native pacing loop', () => {
     const shape = (seen: Seen[]): string[] =>
       seen.filter((s) => s.kind !== Kind.Guide).map((s) => `${s.channel}/${s.sequence}/${s.kind}/${s.payload.length}`).sort();
     expect(shape(native.seen[0]!)).toEqual(shape(js.seen[0]!));
+    expect(shape(plain.seen[0]!)).toEqual(shape(js.seen[0]!));
   });
 
   it('a stop in the middle of a looped stream: every channel ends with its end of stream right after its last chunk', async () => {
@@ -129,6 +132,38 @@ describe('native pacing loop', () => {
       expect(sender.stats.channels.every((c) => c.ended)).toBe(true);
     } finally {
       await rx.close();
+    }
+  });
+
+  it('runs of equal-size datagrams as one UDP_SEGMENT send arrive as the same datagrams, unicast and multicast (and without it)', async () => {
+    const file = join(dir, 'gso.bin');
+    const content = randomFile(file, 1_500_000 + 77, 11);
+    for (const gso of [true, false]) {
+      const rxs = [await udpReceiver(), await udpReceiver(GROUP)];
+      try {
+        const sender = await startSender({
+          channels: await resolveSource(file),
+          outputs: [
+            parseEndpoint(`udp://127.0.0.1:${rxs[0]!.port}`, 'send'),
+            parseEndpoint(`udp://${GROUP}:${rxs[1]!.port}?iface=127.0.0.1&loop=1`, 'send'),
+          ],
+          rate: 100_000_000,
+          gso,
+        });
+        await sender.done;
+        for (const segmented of sender.segmentedDatagrams()) {
+          if (gso) expect(segmented).toBeGreaterThan(100);
+          else expect(segmented).toBe(0);
+        }
+        await settle(rxs, sender.stats.outputs.map((o) => o.chunks));
+        for (const rx of rxs) {
+          const data = decodeAll(rx).filter((s) => s.kind === Kind.Data);
+          expect(data.map((s) => s.sequence)).toEqual(data.map((_, k) => k));
+          expect(Buffer.concat(data.map((s) => s.payload)).equals(content)).toBe(true);
+        }
+      } finally {
+        await Promise.all(rxs.map((r) => r.close()));
+      }
     }
   });
 

@@ -7,8 +7,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, Linux 4.18 */
+#endif
 
 #include "../wire.h"
 
@@ -53,6 +58,7 @@ struct channel {
 struct dest {
   int fd;
   struct sockaddr_in to;
+  int gso; /* 1: runs of equal-size datagrams go as one UDP_SEGMENT send; 0 once the kernel refused */
   struct pacer_dest_stats st;
 };
 
@@ -114,6 +120,7 @@ int pacer_add_dest(struct pacer* p, int fd, const struct sockaddr_in* to) {
   memset(d, 0, sizeof *d);
   d->fd = fd;
   d->to = *to;
+  d->gso = p->o.gso;
   return p->ndests++;
 }
 
@@ -223,27 +230,91 @@ static void header_for(struct item* it, int kind, uint16_t channel, uint32_t seq
   it->has_header = 1;
 }
 
+// UDP generic segmentation offload: one send of up to GSO_MAX_SEGS equal-size datagrams
+// (the last may be shorter) that the kernel cuts into datagrams after the IP layer, so the
+// route lookup and the IP stack are paid once per run, not per datagram (4-5x less sender CPU
+// for 1348-byte datagrams on loopback, scripts/relay-bench.sh). The receiver sees ordinary
+// datagrams. pacer_options.gso = 0 turns it off.
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES 65000 /* one send's UDP payload (the IPv4 limit is 65507) */
+
+struct msgs {
+  struct mmsghdr m[PACER_BATCH];
+  struct iovec iov[PACER_BATCH * 2];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctrl[PACER_BATCH];
+  int first[PACER_BATCH], count[PACER_BATCH];
+};
+
+static size_t item_bytes(const struct item* it) { return (it->has_header ? IPCAST_HEADER_BYTES : 0) + it->len; }
+
+// Lays items[from..n) out as messages: with gso, each run of equal sizes (plus one shorter
+// last datagram) is one message. Returns the number of messages.
+static int build_msgs(struct dest* d, const struct item* items, int from, int n, struct msgs* ms) {
+  int nm = 0, niov = 0;
+  memset(ms->m, 0, sizeof ms->m);
+  for (int i = from; i < n;) {
+    size_t seg = item_bytes(&items[i]);
+    int k = 1;
+    if (d->gso && seg > 0) {
+      size_t total = seg;
+      while (i + k < n && k < GSO_MAX_SEGS && total + item_bytes(&items[i + k]) <= GSO_MAX_BYTES) {
+        size_t next = item_bytes(&items[i + k]);
+        if (next > seg || next == 0) break;
+        total += next;
+        k++;
+        if (next < seg) break;  // a shorter datagram can only end a run
+      }
+    }
+    struct msghdr* h = &ms->m[nm].msg_hdr;
+    h->msg_iov = &ms->iov[niov];
+    for (int j = i; j < i + k; j++) {
+      if (items[j].has_header) ms->iov[niov++] = (struct iovec){(void*)items[j].header, IPCAST_HEADER_BYTES};
+      if (items[j].len) ms->iov[niov++] = (struct iovec){(void*)items[j].payload, items[j].len};
+    }
+    h->msg_iovlen = (size_t)(&ms->iov[niov] - h->msg_iov);
+    h->msg_name = &d->to;
+    h->msg_namelen = sizeof d->to;
+    if (k > 1) {
+      h->msg_control = ms->ctrl[nm].buf;
+      h->msg_controllen = sizeof ms->ctrl[nm].buf;
+      struct cmsghdr* c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t gso_size = (uint16_t)seg;
+      memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+    }
+    ms->first[nm] = i;
+    ms->count[nm] = k;
+    nm++;
+    i += k;
+  }
+  return nm;
+}
+
+static void count_sent(struct dest* d, const struct item* items, int first, int count) {
+  if (count > 1) d->st.segmented += (uint64_t)count;
+  for (int j = first; j < first + count; j++) {
+    d->st.datagrams++;
+    d->st.bytes += item_bytes(&items[j]);
+    if (items[j].guide) d->st.guides++;
+  }
+}
+
 // Sends items[0..n) to one destination: every datagram the kernel takes is counted, one it
 // refuses is counted as an error and skipped, a full socket buffer is waited for (until
 // `deadline`, or until a stop when deadline is 0).
 static void send_to(struct pacer* p, struct dest* d, const struct item* items, int n, double deadline) {
-  struct mmsghdr msgs[PACER_BATCH];
-  struct iovec iov[PACER_BATCH][2];
-  memset(msgs, 0, sizeof msgs[0] * (size_t)n);
-  for (int i = 0; i < n; i++) {
-    int k = 0;
-    if (items[i].has_header) iov[i][k++] = (struct iovec){(void*)items[i].header, IPCAST_HEADER_BYTES};
-    if (items[i].len) iov[i][k++] = (struct iovec){(void*)items[i].payload, items[i].len};
-    msgs[i].msg_hdr.msg_iov = iov[i];
-    msgs[i].msg_hdr.msg_iovlen = (size_t)k;
-    msgs[i].msg_hdr.msg_name = &d->to;
-    msgs[i].msg_hdr.msg_namelen = sizeof d->to;
-  }
-  int i = 0;
+  struct msgs ms;
+  int i = 0;  // the first item not yet sent
+  int nm = build_msgs(d, items, i, n, &ms), m = 0;
   pthread_mutex_lock(&p->mu);
-  while (i < n) {
+  while (m < nm) {
     pthread_mutex_unlock(&p->mu);
-    int r = sendmmsg(d->fd, msgs + i, (unsigned)(n - i), MSG_DONTWAIT);
+    int r = sendmmsg(d->fd, ms.m + m, (unsigned)(nm - m), MSG_DONTWAIT);
     int err = r < 0 ? errno : 0;
     if (err == EAGAIN || err == EWOULDBLOCK) {
       struct pollfd pfd = {d->fd, POLLOUT, 0};
@@ -251,17 +322,20 @@ static void send_to(struct pacer* p, struct dest* d, const struct item* items, i
     }
     pthread_mutex_lock(&p->mu);
     if (r > 0) {
-      for (int j = i; j < i + r; j++) {
-        d->st.datagrams++;
-        d->st.bytes += (items[j].has_header ? IPCAST_HEADER_BYTES : 0) + items[j].len;
-        if (items[j].guide) d->st.guides++;
-      }
-      i += r;
+      for (int j = m; j < m + r; j++) count_sent(d, items, ms.first[j], ms.count[j]);
+      m += r;
     } else if (err == EAGAIN || err == EWOULDBLOCK) {
       if (deadline > 0 ? mono_ns() > deadline : __atomic_load_n(&p->stop, __ATOMIC_RELAXED)) break;
+    } else if (ms.count[m] > 1 && (err == EIO || err == EINVAL || err == EOPNOTSUPP || err == ENOPROTOOPT || err == EMSGSIZE)) {
+      // No segmentation offload here (an old kernel, a device without it): datagram by datagram.
+      d->gso = 0;
+      i = ms.first[m];
+      nm = build_msgs(d, items, i, n, &ms);
+      m = 0;
     } else if (err != EINTR) {
-      count_error(&d->st, err);  // this datagram cannot go (ENOBUFS, ECONNREFUSED...): go on
-      i++;
+      // These datagrams cannot go (ENOBUFS, ECONNREFUSED...): counted, the stream goes on.
+      for (int j = 0; j < ms.count[m]; j++) count_error(&d->st, err);
+      m++;
     }
   }
   pthread_mutex_unlock(&p->mu);

@@ -39,6 +39,7 @@ struct pacer_event {
 struct pacer_options {
   int raw;              /* 1: bare payload, no header and no end-of-stream chunk */
   uint32_t chunk_bytes; /* payload bytes per datagram */
+  int gso;              /* 1: equal-size runs as one UDP_SEGMENT send (falls back by itself) */
   void (*on_event)(void* ctx, const struct pacer_event* ev);
   void* ctx;
 };
@@ -47,6 +48,7 @@ struct pacer_dest_stats {
   uint64_t datagrams; /* data, guide and end-of-stream chunks the kernel took */
   uint64_t bytes;     /* wire bytes of those */
   uint64_t guides;
+  uint64_t segmented; /* datagrams of those that went in a UDP_SEGMENT send */
   uint64_t errors;    /* datagrams the kernel refused (ENOBUFS, ECONNREFUSED, ...): skipped */
   int errnos[PACER_ERRNO_SLOTS]; /* errors by errno, first PACER_ERRNO_SLOTS distinct ones */
   uint64_t errno_counts[PACER_ERRNO_SLOTS];

@@ -40,8 +40,9 @@ Options:
   -h, --help          this text
 
 A TCP receiver that falls 4 MiB behind is dropped; it never slows the others.
-When every output is IPv4 UDP, a thread of the addon paces and sends (sendmmsg); JS only
-reads the source. IPCAST_PACER=js in the environment paces in JS instead.
+When every output is IPv4 UDP, a thread of the addon paces and sends (sendmmsg, runs of
+equal-size datagrams as one UDP_SEGMENT send); JS only reads the source. In the environment,
+IPCAST_PACER=js paces in JS instead; IPCAST_GSO=0 sends datagram by datagram.
 SIGINT/SIGTERM: end of stream on every output, sockets closed, exit 0.
 
 Examples:
@@ -109,6 +110,7 @@ Examples:
       ...(maxClients !== undefined ? { maxClients } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
       pacing: process.env.IPCAST_PACER === 'js' ? 'js' : 'native',
+      gso: process.env.IPCAST_GSO !== '0',
     });
     const metrics = metricsAt
       ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {

@@ -47,7 +47,7 @@ export class NativePacing {
   constructor(
     private readonly outputs: UdpOutput[],
     channels: PacedChannel[],
-    opts: { raw: boolean; chunkBytes: number },
+    opts: { raw: boolean; chunkBytes: number; gso: boolean },
     private readonly channelStats: ChannelStats[],
   ) {
     this.pacer = new (loadNative().UdpPacer)(opts, (type, channel) => {
@@ -69,6 +69,11 @@ export class NativePacing {
     this.pacer.start();
     this.timer = setInterval(() => this.refresh(), STATS_EVERY_MS);
     this.timer.unref();
+  }
+
+  /** Per output: datagrams that went in a UDP_SEGMENT send (for the tests and the bench). */
+  segmented(): number[] {
+    return this.pacer.stats().dests.map((d) => d.segmented);
   }
 
   /** A guide datagram, ahead of the queued chunks, to every output. */

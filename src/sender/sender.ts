@@ -67,6 +67,8 @@ export interface SenderOptions {
    * (native-pacing.ts); 'js': Sender.pump() always (IPCAST_PACER=js on the command line).
    */
   pacing?: 'native' | 'js';
+  /** Native pacing: send runs of equal-size datagrams with UDP segmentation offload (default true). */
+  gso?: boolean;
 }
 
 const STOP = Symbol('stop');
@@ -130,6 +132,11 @@ export class Sender {
     return this.pacing ? 'native' : 'js';
   }
 
+  /** Native pacing: per output, datagrams sent with UDP segmentation offload (else []). */
+  segmentedDatagrams(): number[] {
+    return this.pacing?.segmented() ?? [];
+  }
+
   /** The rate each channel is paced at (bits/s). */
   rateOf(channel: number): number | undefined {
     return this.rates.get(channel);
@@ -178,7 +185,7 @@ export class Sender {
         const rate = this.rates.get(c.id)!;
         return { id: c.id, rate, burstBytes: this.burstBytes(rate) };
       });
-      this.pacing = new NativePacing(udp, paced, { raw: this.format === 'raw', chunkBytes: this.chunkBytes }, this.stats.channels);
+      this.pacing = new NativePacing(udp, paced, { raw: this.format === 'raw', chunkBytes: this.chunkBytes, gso: o.gso ?? true }, this.stats.channels);
     }
     this.sendGuide();
     if (this.format === 'ipcast') {

@@ -111,7 +111,7 @@ export const UDP_META_STRIDE = 10;
 
 /** UdpPacer.stats() (native/pacer_binding.cc). */
 export interface NativePacerStats {
-  dests: { datagrams: number; bytes: number; guides: number; errors: number; errnos: [number, number][] }[];
+  dests: { datagrams: number; bytes: number; guides: number; segmented: number; errors: number; errnos: [number, number][] }[];
   channels: { chunks: number; bytes: number; queued: number; ended: boolean }[];
 }
 
@@ -234,7 +234,7 @@ export interface NativeBinding {
   /** socket + bind (SO_REUSEADDR first when reuseAddr); address '' = any. */
   UdpSocket: new (address: string, port: number, reuseAddr: boolean) => NativeUdpSocket;
   UdpPacer: new (
-    options: { raw: boolean; chunkBytes: number },
+    options: { raw: boolean; chunkBytes: number; gso: boolean },
     onEvent: (type: 'drained' | 'stopped', channel: number) => void,
   ) => NativeUdpPacer;
   UdpRelay: new (
