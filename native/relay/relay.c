@@ -78,8 +78,10 @@ static void deliver(relay* r, relay_chunk* c) {
   relay_bump(&r->st.delivered, 1);
   relay_bump(&r->st.activity, 1);
   for (int k = 0; k < RELAY_KINDS; k++) {
+    if (!r->o.kinds[k]) continue;
     relay_out* o = relay_find_out(r, k, r->session);
     if (o) relay_out_push(o, c, r->o.max_buffer_bytes, &r->st.kinds[k]);
+    else relay_bump(&r->st.kinds[k].dropped_slow, 1); /* RELAY_MAX_OUTS earlier sessions still draining */
   }
 }
 

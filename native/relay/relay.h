@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 #define RELAY_KINDS 3     /* pipe, shm, msg (ipcast_kind) */
-#define RELAY_MAX_OUTS 12 /* per kind: the live session's output and ones still draining */
+#define RELAY_MAX_OUTS 12 /* per kind: the live session's output and ones still draining; a session beyond them gets no output of that kind and its chunks count as dropped_slow */
 #define RELAY_REASONS 9   /* ipcast_reason 1..7, 8 = bad_guide */
 #define RELAY_BAD_GUIDE 8
 
