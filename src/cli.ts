@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
       return 0;
     }
     if (name === '--version' || name === '-V') {
-      const { ipcastVersion } = await import('./shared/metrics/registry.js');
+      const { ipcastVersion } = await import('./metrics/registry.js');
       process.stdout.write(`ipcast ${ipcastVersion()}\n`);
       return 0;
     }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from '../src/receiver/child-feeder.js';
-import { emptyTransportStats } from '../src/shared/stats.js';
+import { emptyTransportStats } from '../src/transport/stats.js';
 
 class FakeChild implements FeedableChild {
   readonly kind = 'shm' as const;

@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { serveMetrics } from '../src/shared/metrics/index.js';
-import { TRANSPORT_KINDS } from '../src/shared/stats.js';
+import { serveMetrics } from '../src/metrics/index.js';
+import { TRANSPORT_KINDS } from '../src/transport/stats.js';
 import { advance, syntheticReceiver } from './fixtures/metrics-synthetic.js';
 import { freePort, killAll, spawnIpcast, type Proc } from './helpers/procs.js';
 

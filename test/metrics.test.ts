@@ -20,10 +20,10 @@ import {
   startMetricsServer,
   type DashboardSnapshot,
   type SenderStatsLike,
-} from '../src/shared/metrics/index.js';
+} from '../src/metrics/index.js';
 import { DECODE_REASONS } from '../src/shared/protocol.js';
 import { summary } from '../src/receiver/run.js';
-import { emptyTransportStats, LATENCY_BUCKETS_US, TRANSPORT_KINDS } from '../src/shared/stats.js';
+import { emptyTransportStats, LATENCY_BUCKETS_US, TRANSPORT_KINDS } from '../src/transport/stats.js';
 import { parseMetrics, promtoolCheck, sample, select } from './fixtures/metrics-parse.js';
 import { advance, expected, GUIDE, syntheticReceiver } from './fixtures/metrics-synthetic.js';
 

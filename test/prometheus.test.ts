@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { serveMetrics } from '../src/shared/metrics/index.js';
-import { TRANSPORT_KINDS } from '../src/shared/stats.js';
+import { serveMetrics } from '../src/metrics/index.js';
+import { TRANSPORT_KINDS } from '../src/transport/stats.js';
 import { parseMetrics, sample, select } from './fixtures/metrics-parse.js';
 import { advance, syntheticReceiver } from './fixtures/metrics-synthetic.js';
 import { IPCAST_BIN } from './helpers/cli.js';

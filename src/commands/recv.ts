@@ -1,7 +1,7 @@
 import { parseInteger, parseListenAddress, parseSeconds, str } from '../shared/args.js';
 import { UsageError } from '../shared/errors.js';
 import { splitShellWords } from '../shared/shell-words.js';
-import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
+import { TRANSPORT_KINDS, type TransportKind } from '../transport/stats.js';
 import { MAX_SPIN_US } from '../transport/index.js';
 import { endpointArgument, type Command } from './command.js';
 

@@ -88,7 +88,7 @@ Examples:
 
     const [{ parseSource, resolveSource, startSender }, { serveMetrics }] = await Promise.all([
       import('../sender/index.js'),
-      import('../shared/metrics/serve.js'),
+      import('../metrics/serve.js'),
     ]);
     const spec = parseSource(positionals[0]!);
     const channels = await resolveSource(spec, {

@@ -8,8 +8,9 @@
 import dgram from 'node:dgram';
 
 import { RuntimeError, type ExitCode } from '../shared/errors.js';
-import { serveMetrics } from '../shared/metrics/serve.js';
-import { emptyReceiverStats, TRANSPORT_KINDS } from '../shared/stats.js';
+import { serveMetrics } from '../metrics/serve.js';
+import { emptyReceiverStats } from '../receiver/stats.js';
+import { TRANSPORT_KINDS } from '../transport/stats.js';
 import { parseEndpoint } from '../shared/url.js';
 import { runReceiver } from '../receiver/run.js';
 import { resolveSource, startSender, type Sender } from '../sender/index.js';

@@ -10,7 +10,7 @@
  *    own slow-client policy) until the queue is half empty. UDP cannot be paused: it drops.
  * A child that exits while the stream goes on is restarted with backoff, up to `maxRestarts`.
  */
-import type { TransportKind, TransportStats } from '../shared/stats.js';
+import type { TransportKind, TransportStats } from '../transport/stats.js';
 import type { NativeIpcWriter } from '../shared/native.js';
 import type { HandOffMeta } from '../transport/index.js';
 

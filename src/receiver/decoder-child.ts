@@ -3,7 +3,7 @@
  * up to date from the sink's reports (fd 3): what the child side read and verified, and the
  * hand-off and end-to-end latency histograms.
  */
-import { LATENCY_BUCKETS_US, type LatencyHistogram, type TransportKind, type TransportStats } from '../shared/stats.js';
+import { LATENCY_BUCKETS_US, type LatencyHistogram, type TransportKind, type TransportStats } from '../transport/stats.js';
 import { startTransportChild, type LatencyReport, type SinkReport } from '../transport/index.js';
 import type { FeedableChild } from './child-feeder.js';
 

@@ -13,7 +13,8 @@ import { decodeGuide } from '../shared/guide.js';
 import { loadNative, type NativeRelayStats, type NativeUdpRelay } from '../shared/native.js';
 import { DECODE_REASONS } from '../shared/protocol.js';
 import type { ChannelInfo } from '../shared/guide.js';
-import type { ReceiverStats, TransportKind } from '../shared/stats.js';
+import type { ReceiverStats } from './stats.js';
+import type { TransportKind } from '../transport/stats.js';
 import type { FeedableChild, NativeOutput } from './child-feeder.js';
 
 export interface NativePathOptions {

@@ -5,8 +5,9 @@
  */
 import { UsageError, type ExitCode } from '../shared/errors.js';
 import { findExecutable } from '../shared/executable.js';
-import { serveMetrics } from '../shared/metrics/serve.js';
-import { emptyReceiverStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
+import { serveMetrics } from '../metrics/serve.js';
+import { emptyReceiverStats, type ReceiverStats } from './stats.js';
+import type { TransportKind } from '../transport/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import type { SlowChildPolicy } from './child-feeder.js';
 import { startDecoderChild } from './decoder-child.js';

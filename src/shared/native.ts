@@ -10,13 +10,10 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 
 import { RuntimeError } from './errors.js';
-
-/** The package root: this file lives in src/shared/ (tests) or dist/shared/ (built). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { PACKAGE_ROOT } from './package-root.js';
 const BUILD_DIRS = ['build/Release', 'build/Debug'].map((d) => join(PACKAGE_ROOT, d));
 /** Where `npm run prebuild` puts this platform's binaries (scripts/prebuild.mjs). */
 export const PREBUILD_DIR = join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);

@@ -22,10 +22,7 @@ import { findExecutable } from '../shared/executable.js';
 import { explainLimit } from './limits.js';
 import { removeRegistry, writeRegistry } from './registry.js';
 import { ReportLineParser, type SinkReport } from './report.js';
-
-import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
-
-export { TRANSPORT_KINDS, type TransportKind };
+import { TRANSPORT_KINDS, type TransportKind } from './stats.js';
 
 export interface HandOffMeta {
   /** The sender's timestamp (µs since the epoch) for end-to-end latency; omit when unknown. */
@@ -39,7 +36,8 @@ export interface TransportExit {
   report?: SinkReport;
 }
 
-export interface TransportStats {
+/** The writer's own figures (the engine's counters), read by stats(). */
+export interface WriterStats {
   records: number;
   bytes: number;
   /** Times the writer found the transport full and waited off the main thread. */
@@ -69,7 +67,7 @@ export interface TransportChild {
   /** Abort: kill the child, remove the System V objects. Idempotent. */
   close(): Promise<void>;
   readonly exited: Promise<TransportExit>;
-  stats(): TransportStats;
+  stats(): WriterStats;
   /** The engine writer itself, for the native relay path, which writes from its own thread
    *  (native/relay): while it holds it, write() here fails with ERR_LENT. */
   readonly nativeWriter: NativeIpcWriter;
@@ -280,7 +278,7 @@ class IpcTransportChild extends EventEmitter implements TransportChild {
     return this.state === 'open' && this.inflight === null && this.writer.writable();
   }
 
-  stats(): TransportStats {
+  stats(): WriterStats {
     const s = this.writer.stats();
     return { records: s.records, bytes: s.bytes, waits: s.waits, waitSeconds: s.waitNs / 1e9 };
   }

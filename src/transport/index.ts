@@ -2,14 +2,21 @@ export {
   startTransportChild,
   DEFAULT_WRITE_SPIN_US,
   MAX_SPIN_US,
-  TRANSPORT_KINDS,
   type HandOffMeta,
   type TransportChild,
   type TransportExit,
-  type TransportKind,
   type TransportOptions,
-  type TransportStats,
+  type WriterStats,
 } from './child.js';
+export {
+  emptyHistogram,
+  emptyTransportStats,
+  LATENCY_BUCKETS_US,
+  TRANSPORT_KINDS,
+  type LatencyHistogram,
+  type TransportKind,
+  type TransportStats,
+} from './stats.js';
 export { SINK_EXIT, ReportLineParser, type LatencyReport, type SinkReport } from './report.js';
 export { decodeRecordHeader, encodeRecord, RECORD_FLAG_EOS, RECORD_HEADER_BYTES, RECORD_MAGIC, RECORD_MAX_PAYLOAD } from './record.js';
 export { listSysv, sysvExists, existingIds, type SysvKind, type SysvObject } from './sysvipc.js';

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-import { parseListenAddress } from '../args.js';
-import { describeSystemError, RuntimeError } from '../errors.js';
-import { PACKAGE_ROOT } from '../native.js';
+import { parseListenAddress } from '../shared/args.js';
+import { describeSystemError, RuntimeError } from '../shared/errors.js';
+import { PACKAGE_ROOT } from '../shared/package-root.js';
 import { createMetricsRegistry, ipcastVersion, type MetricsSources } from './registry.js';
 import { createSnapshotSource, type DashboardSnapshot } from './snapshot.js';
 

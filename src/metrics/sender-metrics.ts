@@ -1,46 +1,21 @@
 /**
  * The sender's Prometheus metrics, read from its live stats object at scrape time.
  *
- * SenderStatsLike is the part of src/sender/stats.ts's SenderStats that is read here,
- * written structurally so the sender's own type is accepted as is and the metrics do not
- * depend on the sender's module.
+ * The metrics area sits above the sender: the figures read here are the sender's own types
+ * (src/sender/stats.ts). The *Like types only say which of their fields must be there, so a
+ * relay (src/relay) or a test can pass what it has.
  */
 import type { Registry } from 'prom-client';
 
+import type { ChannelStats, OutputStats, SenderStats } from '../sender/stats.js';
 import { counter, gauge, type Sample } from './collector.js';
 
-export interface SenderOutputStatsLike {
-  url: string;
-  proto: string;
-  mode: string;
-  chunks: number;
-  bytes: number;
-  guides?: number;
-  sendErrors?: number;
-  errorsByCode?: Record<string, number>;
-  inflight?: number;
-  clients?: number;
-  clientsAccepted?: number;
-  clientsDropped?: number;
-  clientsRefused?: number;
-  clientsClosed?: number;
-}
+export type SenderOutputStatsLike = Pick<OutputStats, 'url' | 'proto' | 'mode' | 'chunks' | 'bytes'> & Partial<OutputStats>;
+export type SenderChannelStatsLike = Pick<ChannelStats, 'id' | 'name' | 'chunks' | 'bytes'> & Partial<ChannelStats>;
 
-export interface SenderChannelStatsLike {
-  id: number;
-  name: string;
-  rateBitsPerSecond?: number;
-  chunks: number;
-  bytes: number;
-  loops?: number;
-  ended?: boolean;
-}
-
-export interface SenderStatsLike {
-  startedAt?: number;
+export interface SenderStatsLike extends Partial<Pick<SenderStats, 'startedAt' | 'guides'>> {
   channels: readonly SenderChannelStatsLike[];
   outputs: readonly SenderOutputStatsLike[];
-  guides?: number;
 }
 
 export const SENDER_METRIC_NAMES = [

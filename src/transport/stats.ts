@@ -1,10 +1,9 @@
 /**
- * The receiver's live figures, kept as plain numbers by the code that does the work and read
- * by the metrics layer (prom-client collect()), the dashboard and the demo's table. Nothing
- * here does I/O; every field is a running total unless marked point-in-time.
+ * The transport area's kinds and figures: what one transport (pipe, shm ring, message queue)
+ * handed off, waited, dropped, and what its sink read and timed. Plain numbers, written by the
+ * code that does the work and read by the metrics area, the dashboard and the demo's table.
+ * Nothing here does I/O; every field is a running total unless marked point-in-time.
  */
-import type { DecodeReason } from './protocol.js';
-import type { ChannelInfo } from './guide.js';
 
 export type TransportKind = 'pipe' | 'shm' | 'msg';
 export const TRANSPORT_KINDS: readonly TransportKind[] = ['pipe', 'shm', 'msg'];
@@ -80,46 +79,5 @@ export function emptyTransportStats(transport: TransportKind): TransportStats {
     handOffLatency: emptyHistogram(),
     endToEndLatency: emptyHistogram(),
     up: false,
-  };
-}
-
-export interface ReceiverStats {
-  /** Datagrams or TCP chunks that arrived, and their bytes (before validation). */
-  chunksReceived: number;
-  bytesReceived: number;
-  /** Rejected by the decoder, by reason. */
-  decodeErrors: Partial<Record<DecodeReason, number>>;
-  /** Sequence accounting on the selected channel. */
-  lost: number;
-  reordered: number;
-  duplicates: number;
-  /** Chunks on other channels than the selected one (ignored, not errors). */
-  otherChannel: number;
-  /** Point-in-time: the kernel's drop counter for the UDP socket (/proc/net/udp), if known. */
-  kernelDrops: number;
-  /** TCP reconnects after the sender went away. */
-  reconnects: number;
-  /** The channel being played, and the latest guide. */
-  channel: number;
-  guide: ChannelInfo[];
-  endOfStream: boolean;
-  transports: Partial<Record<TransportKind, TransportStats>>;
-}
-
-export function emptyReceiverStats(): ReceiverStats {
-  return {
-    chunksReceived: 0,
-    bytesReceived: 0,
-    decodeErrors: {},
-    lost: 0,
-    reordered: 0,
-    duplicates: 0,
-    otherChannel: 0,
-    kernelDrops: 0,
-    reconnects: 0,
-    channel: 0,
-    guide: [],
-    endOfStream: false,
-    transports: {},
   };
 }

@@ -2,7 +2,7 @@
  * A prom-client metric whose values are read from plain stats objects at scrape time.
  *
  * The receiver and the sender keep their figures as running totals in plain objects
- * (src/shared/stats.ts, src/sender/stats.ts). Rather than mirroring every increment into
+ * (src/receiver/stats.ts, src/transport/stats.ts, src/sender/stats.ts). Rather than mirroring every increment into
  * prom-client Counters, each metric here is given a `read()` function that is called in
  * get() (prom-client's collect step) and returns the current samples. Counters are kept
  * monotonic per label set: a reading below the last one exported (a stats object that
@@ -15,7 +15,7 @@
  */
 import type { Metric, Registry } from 'prom-client';
 
-import type { LatencyHistogram } from '../stats.js';
+import type { LatencyHistogram } from '../transport/stats.js';
 
 export type Labels = Record<string, string>;
 export type MetricKind = 'counter' | 'gauge' | 'histogram';

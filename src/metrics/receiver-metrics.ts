@@ -9,8 +9,9 @@
  */
 import type { Registry } from 'prom-client';
 
-import { DECODE_REASONS } from '../protocol.js';
-import { TRANSPORT_KINDS, type ReceiverStats, type TransportStats } from '../stats.js';
+import { DECODE_REASONS } from '../shared/protocol.js';
+import type { ReceiverStats } from '../receiver/stats.js';
+import { TRANSPORT_KINDS, type TransportStats } from '../transport/stats.js';
 import { counter, gauge, histogram, type HistogramSample, type Sample } from './collector.js';
 
 export const RECEIVER_METRIC_NAMES = [

@@ -4,8 +4,9 @@
  * outputs when this process sends. Rates come from deltas between two calls, so one
  * snapshot source is shared by all dashboard clients (the server calls it once per tick).
  */
-import type { ChannelInfo } from '../guide.js';
-import { TRANSPORT_KINDS, type ReceiverStats, type TransportKind } from '../stats.js';
+import type { ChannelInfo } from '../shared/guide.js';
+import type { ReceiverStats } from '../receiver/stats.js';
+import { TRANSPORT_KINDS, type TransportKind } from '../transport/stats.js';
 import type { SenderStatsLike } from './sender-metrics.js';
 
 export interface TransportSnapshot {

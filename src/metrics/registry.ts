@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
-import { PACKAGE_ROOT } from '../native.js';
-import type { ReceiverStats } from '../stats.js';
+import { PACKAGE_ROOT } from '../shared/package-root.js';
+import type { ReceiverStats } from '../receiver/stats.js';
 import { gauge } from './collector.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { registerSenderMetrics, type SenderStatsLike } from './sender-metrics.js';
