@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { version as nodeVersion } from 'node:process';
 
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -43,7 +44,7 @@ export interface CreateRegistryOptions extends MetricsSources {
 
 export function registerBuildInfo(registry: Registry, roles: string[]): void {
   gauge(registry, 'ipcast_build_info', 'ipcast build information; value 1.', ['version', 'nodejs', 'role'], () => [
-    { labels: { version: ipcastVersion(), nodejs: process.version, role: roles.join(',') || 'none' }, value: 1 },
+    { labels: { version: ipcastVersion(), nodejs: nodeVersion, role: roles.join(',') || 'none' }, value: 1 },
   ]);
 }
 

@@ -9,7 +9,7 @@ import type { FeedableChild } from './child-feeder.js';
 
 export interface DecoderChildOptions {
   decoder?: string[];
-  /** The writer's wait policy (µs); default: startTransportChild's (DEFAULT_WRITE_SPIN_US). */
+  /** The writer's wait policy (µs); default: startTransportChild's (defaultWriteSpinUs()). */
   spinUs?: number;
   stats: TransportStats;
   log(message: string): void;

@@ -11,7 +11,7 @@ import { ChunkFramer } from '../shared/framer.js';
 import { printable } from './guide-reader.js';
 import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason, type DecodeResult } from '../shared/protocol.js';
 import type { ReceiverStats } from './stats.js';
-import { emptyTransportStats, type TransportKind } from '../transport/stats.js';
+import { emptyTransportStats, type TransportKind, type TransportStats } from '../transport/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
 import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
@@ -32,7 +32,7 @@ export interface ReceiverOptions {
   maxRestarts: number;
   stats: ReceiverStats;
   /** Forks the child of one transport (the decoder itself, or the sink in front of it). */
-  startChild(kind: TransportKind): Promise<FeedableChild>;
+  startChild(kind: TransportKind, stats: TransportStats): Promise<FeedableChild>;
   log(message: string): void;
 }
 
@@ -295,7 +295,7 @@ export class Receiver {
         kind,
         new ChildFeeder({
           kind,
-          start: () => this.o.startChild(kind),
+          start: () => this.o.startChild(kind, stats),
           stats,
           maxBufferBytes: this.o.maxBufferBytes,
           policy: this.o.endpoint.proto === 'tcp' ? this.o.policy : 'drop-oldest',

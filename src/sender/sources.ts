@@ -65,7 +65,7 @@ export interface ResolveOptions {
   channel?: number;
   /** Channel name of a single source. */
   name?: string;
-  /** What `-` reads (default process.stdin). */
+  /** What `-` reads: the command passes its standard input. */
   stdin?: Readable;
 }
 
@@ -77,7 +77,8 @@ export async function resolveSource(spec: SourceSpec | string, opts: ResolveOpti
     case 'tone':
       return [toneSource(spec.hz, spec.seconds, id, opts.name)];
     case 'stdin':
-      return [stdinSource(opts.stdin ?? process.stdin, id, opts.name)];
+      if (!opts.stdin) throw new UsageError("source '-' (stdin) needs a stream to read", 'ERR_USAGE');
+      return [stdinSource(opts.stdin, id, opts.name)];
     case 'file':
     case 'folder': {
       const st = await stat(spec.path).catch((err: unknown) => {

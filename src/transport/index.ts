@@ -1,13 +1,5 @@
-export {
-  startTransportChild,
-  DEFAULT_WRITE_SPIN_US,
-  MAX_SPIN_US,
-  type HandOffMeta,
-  type TransportChild,
-  type TransportExit,
-  type TransportOptions,
-  type WriterStats,
-} from './child.js';
+export { startTransportChild, defaultWriteSpinUs, MAX_SPIN_US } from './child.js';
+export type { HandOffMeta, TransportChild, TransportExit, TransportOptions, WriterStats } from './api.js';
 export {
   emptyHistogram,
   emptyTransportStats,
