@@ -55,7 +55,8 @@ function make(policy: SlowChildPolicy, maxBufferBytes: number, maxRestarts = 2) 
       children.push(c);
       return c;
     },
-    stats,
+    handOff: stats,
+    child: stats,
     maxBufferBytes,
     policy,
     maxRestarts,

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -13,7 +13,7 @@ import { UsageError, RuntimeError } from '../src/shared/errors.js';
 import {
   createMetricsRegistry,
   createSnapshotSource,
-  ReadValueMetric,
+  counter,
   RECEIVER_METRIC_NAMES,
   SENDER_METRIC_NAMES,
   serveMetrics,
@@ -200,8 +200,10 @@ describe('sender metrics and the registry', () => {
   });
 
   it('rejects a counter without _total and a label that was not declared', async () => {
-    expect(() => new ReadValueMetric({ name: 'ipcast_bad', help: 'h', type: 'counter', read: () => [] })).toThrow(/must end in _total/);
-    const m = new ReadValueMetric({ name: 'ipcast_x_total', help: 'h', type: 'counter', labelNames: ['a'], read: () => [{ labels: { b: '1' }, value: 1 }] });
+    const registry = new Registry();
+    expect(() => counter(registry, 'ipcast_bad', 'h', [], () => [])).toThrow(/must end in _total/);
+    const m = counter(registry, 'ipcast_x_total', 'h', ['a'], () => [{ labels: { b: '1' }, value: 1 }]);
+    expect(m).toBeInstanceOf(Counter);
     await expect(m.get()).rejects.toThrow(/label 'b' is not declared/);
   });
 });

@@ -1,5 +1,5 @@
 /** Prometheus metrics, the dashboard snapshot and the metrics server: exports only. */
-export { histogramSamples, leLabel, ReadHistogramMetric, ReadValueMetric, type HistogramSample, type Labels, type Sample } from './collector.js';
+export { counter, gauge, histogram, leLabel, LatencyHistogramMetric, type HistogramSample, type Labels, type Sample } from './collector.js';
 export { presentTransports, RECEIVER_METRIC_NAMES, registerReceiverMetrics } from './receiver-metrics.js';
 export {
   registerSenderMetrics,

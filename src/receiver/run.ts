@@ -64,11 +64,11 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
     policy: o.policy,
     maxRestarts: o.maxRestarts,
     stats,
-    startChild: (kind, transportStats) =>
+    startChild: (kind, sink) =>
       startDecoderChild(kind, {
         ...(o.decoder ? { decoder: o.decoder } : {}),
         ...(o.spinUs !== undefined ? { spinUs: o.spinUs } : {}),
-        stats: transportStats,
+        stats: sink,
         log,
       }),
     log,

@@ -6,7 +6,7 @@
  */
 import type { ChannelInfo } from '../shared/guide.js';
 import type { DecodeReason } from '../shared/protocol.js';
-import type { TransportKind, TransportStats } from '../transport/stats.js';
+import { emptyTransportParts, transportView, type TransportKind, type TransportParts, type TransportStats } from '../transport/stats.js';
 
 export interface ReceiverStats {
   /** Datagrams or TCP chunks that arrived, and their bytes (before validation). */
@@ -47,4 +47,21 @@ export function emptyReceiverStats(): ReceiverStats {
     endOfStream: false,
     transports: {},
   };
+}
+
+const partsOf = new WeakMap<object, TransportParts>();
+
+/**
+ * The parts of `kind`'s figures, one per owner (src/transport/stats.ts): made on first use,
+ * with the merged view that stats.transports[kind] shows its readers. A plain TransportStats
+ * put there by a test serves as every part.
+ */
+export function transportParts(stats: ReceiverStats, kind: TransportKind): TransportParts {
+  const present = stats.transports[kind];
+  if (present) return partsOf.get(present) ?? { handOff: present, child: present, sink: present };
+  const parts = emptyTransportParts();
+  const view = transportView(kind, parts);
+  partsOf.set(view, parts);
+  stats.transports[kind] = view;
+  return parts;
 }

@@ -4,6 +4,7 @@ export {
   emptyHistogram,
   emptyTransportStats,
   LATENCY_BUCKETS_US,
+  observeLatency,
   TRANSPORT_KINDS,
   type LatencyHistogram,
   type TransportKind,
