@@ -55,33 +55,33 @@ export function counter(registry: Registry, name: string, help: string, labelNam
     last.set(key, { raw, exported });
     return exported;
   };
-  return new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const s of read()) {
-        const labels = fullLabels(name, labelNames, s.labels);
-        this.inc(labels, monotonic(labels, Number.isFinite(s.value) ? Math.max(0, s.value) : 0));
-      }
-    },
-  });
+  return new Counter(readConfig(registry, name, help, labelNames, read, (m: Counter, labels, v) => m.inc(labels, monotonic(labels, Math.max(0, v)))));
 }
 
 /** A gauge read at scrape time. */
 export function gauge(registry: Registry, name: string, help: string, labelNames: readonly string[], read: () => Sample[]): Gauge {
-  return new Gauge({
+  return new Gauge(readConfig(registry, name, help, labelNames, read, (m: Gauge, labels, v) => m.set(labels, v)));
+}
+
+/** prom-client's configuration of a metric whose collect() starts over and puts what read() says. */
+function readConfig<M extends Counter | Gauge>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+  read: () => Sample[],
+  put: (metric: M, labels: Labels, value: number) => void,
+): { name: string; help: string; labelNames: readonly string[]; registers: Registry[]; collect(this: M): void } {
+  return {
     name,
     help,
     labelNames,
     registers: [registry],
     collect() {
       this.reset();
-      for (const s of read()) this.set(fullLabels(name, labelNames, s.labels), Number.isFinite(s.value) ? s.value : 0);
+      for (const s of read()) put(this, fullLabels(name, labelNames, s.labels), Number.isFinite(s.value) ? s.value : 0);
     },
-  });
+  };
 }
 
 /** Prometheus `le` label text for a bound in seconds. */
