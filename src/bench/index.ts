@@ -228,3 +228,10 @@ export function formatTable(report: BenchReport): string {
   foot.push(`${report.machine.nproc} CPUs, ${report.machine.cpu}, Linux ${report.machine.kernel}, Node ${report.machine.node}`);
   return [...text, '', ...foot].join('\n');
 }
+
+/** A report with a failed verification (a run that lost or changed data) is a failed bench. */
+export function assertVerified(report: BenchReport): void {
+  if (report.failures?.length) {
+    throw new RuntimeError(`bench: verification failed: ${report.failures.join(' | ')}`, 'ERR_BENCH_VERIFY');
+  }
+}

@@ -88,16 +88,14 @@ Example:
         process.stderr.write(`${text}\n`);
       }
     };
-    const { formatTable, renderChart, runBench } = await import('../bench/index.js');
+    const { assertVerified, formatTable, renderChart, runBench } = await import('../bench/index.js');
     try {
       const report = await runBench({ transports, sizes, seconds, rate, repeat, spinUs, progress, signal: controller.signal });
       if (shown) process.stderr.write('\r\x1b[K');
       process.stdout.write(formatTable(report) + '\n');
       if (json) writeOutput(json, JSON.stringify(report, null, 2) + '\n', '--json');
       if (chart) writeOutput(chart, renderChart(report), '--chart');
-      if (report.failures?.length) {
-        throw new RuntimeError(`bench: verification failed: ${report.failures.join(' | ')}`, 'ERR_BENCH_VERIFY');
-      }
+      assertVerified(report);
       return 0;
     } finally {
       if (shown) process.stderr.write('\n');
