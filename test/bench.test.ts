@@ -5,7 +5,6 @@
  * alternate which goes first (injected fake runs); bad flags exit 2 with one line; Ctrl-C
  * leaves nothing behind either. Speed targets are not asserted here (docs/benchmarks.md).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +17,12 @@ import { batchFor, runNode, type NodeRunOptions } from '../src/bench/node-run.js
 import { ChunkStream, fillStream } from '../src/bench/stream.js';
 import type { RegistryEntry } from '../src/transport/registry.js';
 import { listSysv, type SysvKind } from '../src/transport/sysvipc.js';
-import { IPCAST_BIN, ipcast } from './helpers/cli.js';
+import { ipcast, killAll, spawnIpcast } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
 const dirs: string[] = [];
-afterEach(() => {
+afterEach(async () => {
+  await killAll();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -206,25 +207,16 @@ describe('ipcast bench', () => {
   it('leaves nothing in ipcs when interrupted (SIGINT) in the middle of a run', async () => {
     for (const transport of ['shm', 'msg']) {
       const reg = tmp();
-      const child = spawn(process.execPath, [IPCAST_BIN, 'bench', '--transports', transport, '--sizes', '1316', '--seconds', '5'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, IPCAST_IPC_REGISTRY: reg },
-      });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const bench = spawnIpcast(['bench', '--transports', transport, '--sizes', '1316', '--seconds', '5'], { env: { IPCAST_IPC_REGISTRY: reg } });
       // wait until the Node run is under way (its transport is registered), then interrupt
       let objs: ReturnType<typeof registered> = [];
-      const t0 = Date.now();
-      while (objs.length === 0 && Date.now() - t0 < 15_000) {
-        await new Promise((r) => setTimeout(r, 50));
-        objs = registered(reg);
-      }
-      expect(objs.length, err).toBeGreaterThan(0);
+      await waitFor(() => (objs = registered(reg)).length > 0, 15_000, 50);
+      expect(objs.length, bench.stderrText()).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 300));
-      child.kill('SIGINT');
-      const code = await new Promise<number | null>((r) => child.once('exit', r));
-      expect(code, err).toBe(1);
-      expect(err).toMatch(/interrupted/);
+      bench.proc.kill('SIGINT');
+      const { exitCode } = await bench.proc;
+      expect(exitCode, bench.stderrText()).toBe(1);
+      expect(bench.stderrText()).toMatch(/interrupted/);
       expect(stillThere(objs)).toEqual([]);
       expect(readdirSync(reg)).toEqual([]);
     }

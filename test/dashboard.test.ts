@@ -23,7 +23,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveMetrics } from '../src/metrics/index.js';
 import { TRANSPORT_KINDS } from '../src/transport/stats.js';
 import { advance, syntheticReceiver } from './fixtures/metrics-synthetic.js';
-import { freePort, killAll, spawnIpcast, type Proc } from './helpers/procs.js';
+import { freePort } from './helpers/procs.js';
+import { killAll, spawnIpcast, type Proc } from './helpers/cli.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const CHROMIUM_ARGS = [

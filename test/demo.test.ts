@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { existingIds, listSysv } from '../src/transport/sysvipc.js';
 import { registryIds, sleep } from './fixtures/hardening-helpers.js';
-import { freePort, killAll, spawnIpcast } from './helpers/procs.js';
+import { freePort } from './helpers/procs.js';
+import { killAll, spawnIpcast } from './helpers/cli.js';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -22,7 +22,8 @@ import { existingIds } from '../src/transport/sysvipc.js';
 import { ipcast } from './helpers/cli.js';
 import { freePort } from './helpers/procs.js';
 import { childrenOf, commOf, killAllH, parseSummary, registryIds, sleep, spawnH, tempDir } from './fixtures/hardening-helpers.js';
-import { pidAlive, waitFor } from './transport-helpers.js';
+import { pidAlive } from './transport-helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 const stopped: number[] = [];
 afterEach(async () => {

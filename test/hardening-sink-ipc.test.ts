@@ -16,7 +16,8 @@ import { RECORD_FLAG_EOS, ReportLineParser, encodeRecord, type SinkReport } from
 import { existingIds, listSysv } from '../src/transport/sysvipc.js';
 import { randomBytes, rng } from './helpers/rng.js';
 import { killAllH, tempDir } from './fixtures/hardening-helpers.js';
-import { idsOf, waitFor } from './transport-helpers.js';
+import { idsOf } from './transport-helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 const native = loadNative();
 const SEED = Number(process.env.IPCAST_FUZZ_SEED ?? 77);

@@ -1,5 +1,5 @@
 /** `ipcast ipcs [--clean]`: finds the objects a killed writer left and removes them. */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { loadNative } from '../src/shared/native.js';
 import { existingIds } from '../src/transport/sysvipc.js';
-import { waitFor } from './transport-helpers.js';
+import { ipcast } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'bin', 'ipcast.js');
 const dirs: string[] = [];
 const created: { kind: 'shm' | 'sem' | 'msg'; id: number }[] = [];
 
@@ -21,8 +20,10 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function ipcs(args: string[], env: NodeJS.ProcessEnv): string {
-  return execFileSync(process.execPath, [cli, 'ipcs', ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+async function ipcs(args: string[], env: Record<string, string>): Promise<string> {
+  const r = await ipcast(['ipcs', ...args], { env });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return r.stdout;
 }
 
 describe('ipcast ipcs', () => {
@@ -47,23 +48,23 @@ describe('ipcast ipcs', () => {
     created.push(...ids);
     expect(readdirSync(dir)).toHaveLength(2);
 
-    const running = JSON.parse(ipcs(['--json'], env)) as { kind: string; id: number; ownerAlive: boolean; ownerPid: number }[];
+    const running = JSON.parse(await ipcs(['--json'], env)) as { kind: string; id: number; ownerAlive: boolean; ownerPid: number }[];
     for (const o of ids) expect(running).toContainEqual(expect.objectContaining({ ...o, ownerPid: child.pid, ownerAlive: true }));
-    const keep = JSON.parse(ipcs(['--clean', '--json'], env)) as { removed: unknown[]; kept: { id: number }[] };
+    const keep = JSON.parse(await ipcs(['--clean', '--json'], env)) as { removed: unknown[]; kept: { id: number }[] };
     expect(keep.kept.map((k) => k.id)).toEqual(expect.arrayContaining(ids.map((o) => o.id)));
     expect(existingIds(ids)).toHaveLength(3);
 
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    const table = ipcs([], env);
+    const table = await ipcs([], env);
     expect(table).toMatch(/^KIND +ID +OWNER +STATE +DETAIL/);
     expect(table).toMatch(new RegExp(`^shm +${shm.shmId} +${child.pid} +gone +(shm transport|ring 2 x 4096 B)`, 'm'));
     expect(table).toMatch(new RegExp(`^msg +${msg.msgId} +${child.pid} +gone +msg transport, 0 messages`, 'm'));
 
-    const out = ipcs(['--clean'], env);
+    const out = await ipcs(['--clean'], env);
     for (const o of ids) expect(out).toContain(`removed ${o.kind} ${o.id} (owner ${child.pid} gone)`);
     expect(await waitFor(() => existingIds(ids).length === 0, 2000)).toBe(true);
     expect(readdirSync(dir)).toEqual([]);
-    expect(ipcs([], env)).not.toMatch(new RegExp(`^(shm|sem|msg) +(${ids.map((o) => o.id).join('|')}) `, 'm'));
+    expect(await ipcs([], env)).not.toMatch(new RegExp(`^(shm|sem|msg) +(${ids.map((o) => o.id).join('|')}) `, 'm'));
   });
 });

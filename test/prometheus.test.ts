@@ -9,7 +9,6 @@
  * once it has stopped.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,7 +19,9 @@ import { serveMetrics } from '../src/metrics/index.js';
 import { TRANSPORT_KINDS } from '../src/transport/stats.js';
 import { parseMetrics, sample, select } from './fixtures/metrics-parse.js';
 import { advance, syntheticReceiver } from './fixtures/metrics-synthetic.js';
-import { IPCAST_BIN } from './helpers/cli.js';
+import { spawnIpcast } from './helpers/cli.js';
+import { freePort } from './helpers/procs.js';
+import { waitFor } from './helpers/wait.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -61,22 +62,9 @@ async function startRelaySource(): Promise<MetricsSource> {
   // A group and port of our own: other tests on this machine may stream at the same time.
   const group = `239.255.${100 + Math.floor(Math.random() * 100)}.${1 + Math.floor(Math.random() * 250)}`;
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const opts = { reject: false, stdin: 'ignore' as const, all: true, buffer: false, forceKillAfterDelay: 3000, cleanup: true, timeout: 60_000 };
-  const recv = execa(process.execPath, [IPCAST_BIN, 'recv', `udp://@${group}:${port}?iface=127.0.0.1`, '--transport', 'pipe,shm,msg', '--metrics', '127.0.0.1:0'], opts);
-  let recvLog = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ipcast recv did not print its metrics URL:\n${recvLog}`)), 15_000);
-    recv.all?.on('data', (d: Buffer) => {
-      recvLog += d.toString();
-      const m = /metrics (http:\/\/127\.0\.0\.1:\d+\/)/.exec(recvLog);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    void recv.then(() => reject(new Error(`ipcast recv exited early:\n${recvLog}`)));
-  });
-  const send = execa(process.execPath, [IPCAST_BIN, 'send', 'tone', '--to', `udp://${group}:${port}?iface=127.0.0.1&ttl=0`, '--rate', '2M'], opts);
+  const recv = spawnIpcast(['recv', `udp://@${group}:${port}?iface=127.0.0.1`, '--transport', 'pipe,shm,msg', '--metrics', '127.0.0.1:0']);
+  const url = (await recv.waitFor(/metrics http:\/\/127\.0\.0\.1:\d+\//, 15_000)).slice('metrics '.length);
+  const send = spawnIpcast(['send', 'tone', '--to', `udp://${group}:${port}?iface=127.0.0.1&ttl=0`, '--rate', '2M']);
   const metricsUrl = new URL('metrics', url).href;
   const handedOff = async () =>
     JSON.stringify(
@@ -86,8 +74,8 @@ async function startRelaySource(): Promise<MetricsSource> {
   const stopStream = async () => {
     if (stopped) return;
     stopped = true;
-    send.kill('SIGTERM');
-    await send;
+    send.proc.kill('SIGTERM');
+    await send.proc;
     let last = '';
     for (let i = 0; i < 20; i++) {
       await sleep(500);
@@ -101,10 +89,10 @@ async function startRelaySource(): Promise<MetricsSource> {
     metricsUrl,
     stopStream,
     close: async () => {
-      send.kill('SIGTERM');
-      await send;
-      recv.kill('SIGTERM');
-      await recv;
+      send.proc.kill('SIGTERM');
+      await send.proc;
+      recv.proc.kill('SIGTERM');
+      await recv.proc;
     },
   };
 }
@@ -114,13 +102,6 @@ const SOURCES: Array<[string, () => Promise<MetricsSource>]> = [
   ['a real ipcast send → ipcast recv --transport pipe,shm,msg relay', startRelaySource],
 ];
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
@@ -146,18 +127,23 @@ describe.each(SOURCES)('a real Prometheus scrapes %s', (_name, startSource) => {
   }
 
   /** Polls until check() returns true (bounded), with Prometheus's log in the failure. */
-  async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  async function waitForQuery(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
     let lastError: unknown;
-    while (Date.now() < deadline) {
-      try {
-        if (await check()) return;
-      } catch (err) {
-        lastError = err;
-      }
-      if (prometheus?.exitCode !== undefined && prometheus.exitCode !== null) break;
-      await sleep(250);
-    }
+    const exited = (): boolean => prometheus?.exitCode !== undefined && prometheus.exitCode !== null;
+    const ok = await waitFor(
+      async () => {
+        if (exited()) return true; // said below
+        try {
+          return await check();
+        } catch (err) {
+          lastError = err;
+          return false;
+        }
+      },
+      timeoutMs,
+      250,
+    );
+    if (ok && !exited()) return;
     throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}\nprometheus log:\n${promLog.slice(-3000)}`);
   }
 
@@ -184,7 +170,7 @@ describe.each(SOURCES)('a real Prometheus scrapes %s', (_name, startSource) => {
     );
     // The port is picked free, then handed over: on a busy machine it can be taken in between, so retry.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
+      const port = await freePort('tcp');
       promUrl = `http://127.0.0.1:${port}`;
       promLog = '';
       prometheus = execa(
@@ -202,7 +188,7 @@ describe.each(SOURCES)('a real Prometheus scrapes %s', (_name, startSource) => {
         promLog += d.toString();
       });
       try {
-        await waitFor('prometheus to be ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, 20_000);
+        await waitForQuery('prometheus to be ready', async () => (await fetch(`${promUrl}/-/ready`)).ok, 20_000);
         return;
       } catch (err) {
         prometheus.kill('SIGKILL');
@@ -223,13 +209,13 @@ describe.each(SOURCES)('a real Prometheus scrapes %s', (_name, startSource) => {
   }, 30_000);
 
   it('scrapes the three transports and reads back exactly what /metrics says', async () => {
-    await waitFor('the ipcast target to be up', async () => {
+    await waitForQuery('the ipcast target to be up', async () => {
       const up = await query('up{job="ipcast"}');
       return up.length === 1 && up[0]!.value[1] === '1';
     });
 
     // While the stream flows, every transport's bytes counter rises (rate() needs two scrapes).
-    await waitFor('a positive hand-off rate on pipe, shm and msg', async () => {
+    await waitForQuery('a positive hand-off rate on pipe, shm and msg', async () => {
       const rates = byTransport(await query('sum by (transport) (rate(ipcast_transport_handoff_bytes_total{job="ipcast"}[5s]))'));
       return TRANSPORT_KINDS.every((k) => (rates[k] ?? 0) > 0);
     });
@@ -254,7 +240,7 @@ describe.each(SOURCES)('a real Prometheus scrapes %s', (_name, startSource) => {
     for (const k of TRANSPORT_KINDS) expect(want.ipcast_transport_handoff_bytes_total![k]).toBeGreaterThan(0);
 
     let got: Record<string, Record<string, number>> = {};
-    await waitFor(
+    await waitForQuery(
       'Prometheus to hold the final figures',
       async () => {
         got = {};

@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existingIds, listSysv } from '../src/transport/sysvipc.js';
 import { registryIds } from './fixtures/hardening-helpers.js';
 import { ipcast } from './helpers/cli.js';
-import { freePort, killAll, spawnIpcast } from './helpers/procs.js';
+import { freePort } from './helpers/procs.js';
+import { killAll, spawnIpcast } from './helpers/cli.js';
 
 let dir: string;
 beforeAll(() => {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { freePort, killAll, spawnIpcast } from './helpers/procs.js';
+import { freePort } from './helpers/procs.js';
+import { killAll, spawnIpcast } from './helpers/cli.js';
 
 let dir: string;
 let file: string;

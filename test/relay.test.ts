@@ -13,7 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkFramer } from '../src/shared/framer.js';
 import { Kind, type Chunk } from '../src/shared/protocol.js';
 import { ipcast } from './helpers/cli.js';
-import { connectWhenListening, freePort, killAll, spawnIpcast } from './helpers/procs.js';
+import { connectWhenListening, freePort } from './helpers/procs.js';
+import { killAll, spawnIpcast } from './helpers/cli.js';
 
 let dir: string;
 let file: string;

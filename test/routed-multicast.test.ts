@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { killAll, spawnIpcast, type Proc } from './helpers/procs.js';
+import { killAll, spawnIpcast, type Proc } from './helpers/cli.js';
 import { GROUPS, NEEDS_ROOT, NETNS_OK, ROUTER_ON_SENDER_SEGMENT, SEGMENTS, SENDER, topologyUp, type Topology } from './helpers/netns.js';
 
 let dir: string;

@@ -6,10 +6,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { BIN, ROOT, runSend } from './fixtures/sender/helpers.js';
+import { ROOT, runSend } from './fixtures/sender/helpers.js';
+import { killAll, spawnIpcast } from './helpers/cli.js';
 import { withoutReadAnything } from './helpers/privileges.js';
 
 let dir: string;
@@ -28,6 +28,7 @@ beforeAll(async () => {
   busyPort = (server.address() as { port: number }).port;
 });
 afterAll(async () => {
+  await killAll();
   chmodSync(join(dir, 'locked'), 0o755);
   rmSync(dir, { recursive: true, force: true });
   await new Promise<void>((r) => server.close(() => r()));
@@ -51,13 +52,10 @@ describe('ipcast send: bad input', () => {
   // (same uid, so it still reads a 0700 checkout). An ordinary user needs no drop.
   const dropRead = withoutReadAnything();
   it.skipIf(dropRead === undefined)(`an unreadable folder: exit 1${dropRead ? '' : ' (needs setpriv to drop CAP_DAC_OVERRIDE)'}`, async () => {
-    const argv = [...dropRead!, process.execPath, BIN, 'send', join(dir, 'locked'), '--rate', '1M', '--to', UDP];
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on('close', r));
-    expect(stderr).toMatch(/^ipcast: source folder: permission denied: .*locked \(EACCES\)\n$/);
-    expect(code).toBe(1);
+    const send = spawnIpcast(['send', join(dir, 'locked'), '--rate', '1M', '--to', UDP], { cwd: ROOT, wrap: dropRead!, timeoutMs: 20_000 });
+    const { exitCode } = await send.proc;
+    expect(send.stderrText()).toMatch(/^ipcast: source folder: permission denied: .*locked \(EACCES\)\n$/);
+    expect(exitCode).toBe(1);
   });
 
   it('a folder with no channels: exit 1', () =>

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGuide } from '../src/shared/guide.js';
 import { Kind, decodeChunk, type Chunk } from '../src/shared/protocol.js';
 import { toneChunks } from '../src/sender/tone.js';
-import { freePort, runSend, tcpClient, udpReceiver, waitFor } from './fixtures/sender/helpers.js';
+import { runSend, tcpClient, udpReceiver } from './fixtures/sender/helpers.js';
+import { freePort } from './helpers/procs.js';
+import { waitFor } from './helpers/wait.js';
 
 let dir: string;
 /** Random bytes without 0xFF: no MPEG frame sync, so the sender can never take them for MP3
@@ -77,7 +79,7 @@ describe('ipcast send FOLDER', () => {
   });
 
   it('a TCP client gets the guide at once, before any data', async () => {
-    const port = await freePort();
+    const port = await freePort('tcp');
     const run = runSend([dir, '--rate', '2M', '--to', `tcp://127.0.0.1:${port}`, '--wait-clients', '1']);
     try {
       const client = await tcpClient(port);

@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeGuide } from '../src/shared/guide.js';
 import { DEFAULT_PAYLOAD_BYTES, Kind, decodeChunk, type Chunk } from '../src/shared/protocol.js';
-import { freePort, runSend, tcpClient, udpReceiver, waitFor, type UdpReceiver } from './fixtures/sender/helpers.js';
+import { runSend, tcpClient, udpReceiver, type UdpReceiver } from './fixtures/sender/helpers.js';
+import { freePort } from './helpers/procs.js';
+import { waitFor } from './helpers/wait.js';
 
 let dir: string;
 let file: string;
@@ -69,7 +71,7 @@ describe('ipcast send FILE: the exact bytes arrive', () => {
   });
 
   it('over TCP, the guide first, then the data, then end of stream and the close', async () => {
-    const port = await freePort();
+    const port = await freePort('tcp');
     const run = runSend([file, '--rate', '16M', '--to', `tcp://127.0.0.1:${port}`, '--wait-clients', '1']);
     cleanups.push(() => void run.child.kill());
     const client = await tcpClient(port);
@@ -92,7 +94,7 @@ describe('ipcast send FILE: the exact bytes arrive', () => {
   });
 
   it('raw format over TCP: the bytes of the file, then the close', async () => {
-    const port = await freePort();
+    const port = await freePort('tcp');
     const run = runSend([file, '--rate', 'max', '--format', 'raw', '--to', `tcp://127.0.0.1:${port}`, '--wait-clients', '1']);
     cleanups.push(() => void run.child.kill());
     const client = await tcpClient(port, { frame: false });
@@ -130,7 +132,7 @@ describe('ipcast send FILE: the exact bytes arrive', () => {
   });
 
   it('unpaced with nobody listening still answers SIGINT at once (the event loop is never starved)', async () => {
-    const port = await freePort();
+    const port = await freePort('tcp');
     const run = runSend(['tone', '--rate', 'max', '--to', `tcp://127.0.0.1:${port}`], 10_000);
     const client = await tcpClient(port, { frame: false });
     await waitFor(() => client.received() > 100_000, 3000);

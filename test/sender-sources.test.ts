@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/shared/errors.js';
 import { parseSource, resolveSource } from '../src/sender/sources.js';
 import { startSender } from '../src/sender/index.js';
-import { udpReceiver, waitFor } from './fixtures/sender/helpers.js';
+import { udpReceiver } from './fixtures/sender/helpers.js';
+import { waitFor } from './helpers/wait.js';
 import { Kind, decodeChunk } from '../src/shared/protocol.js';
 
 let dir: string;

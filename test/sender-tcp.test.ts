@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Kind } from '../src/shared/protocol.js';
 import type { TcpEndpoint } from '../src/shared/url.js';
 import { resolveSource, startSender, type Sender } from '../src/sender/index.js';
-import { tcpClient, waitFor, type TcpClient } from './fixtures/sender/helpers.js';
+import { tcpClient, type TcpClient } from './fixtures/sender/helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 const ep: TcpEndpoint = { proto: 'tcp', host: '127.0.0.1', port: 0, family: 4, url: 'tcp://127.0.0.1:0' };
 const cleanups: (() => Promise<void> | void)[] = [];

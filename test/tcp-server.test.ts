@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { DEFAULT_LISTEN_BACKLOG, TcpServerOutput } from '../src/sender/outputs/tcp-server.js';
 import type { TcpEndpoint } from '../src/shared/url.js';
-import { waitFor } from './fixtures/sender/helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 const ep: TcpEndpoint = { proto: 'tcp', host: '127.0.0.1', port: 0, family: 4, url: 'tcp://127.0.0.1:0' };
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { RuntimeError } from '../src/shared/errors.js';
 import { startTransportChild, type TransportChild, type TransportKind } from '../src/transport/index.js';
-import { ODD_SIZES, idsGone, idsOf, pidAlive, prng, waitFor } from './transport-helpers.js';
+import { ODD_SIZES, idsGone, idsOf, pidAlive, prng } from './transport-helpers.js';
+import { waitFor } from './helpers/wait.js';
 
 const KINDS: TransportKind[] = ['pipe', 'shm', 'msg'];
 const open: TransportChild[] = [];

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 
 import { existingIds, type SysvKind } from '../src/transport/sysvipc.js';
+import { waitFor } from './helpers/wait.js';
 import type { NativeIpcInfo } from '../src/shared/native.js';
 
 /** xorshift32: the same pseudo-random bytes for a seed, fast enough for MiBs. */
@@ -28,16 +29,6 @@ export function idsOf(info: NativeIpcInfo): { kind: SysvKind; id: number }[] {
   if (info.semId !== undefined) ids.push({ kind: 'sem', id: info.semId });
   if (info.msgId !== undefined) ids.push({ kind: 'msg', id: info.msgId });
   return ids;
-}
-
-/** Polls until fn() is true; false after timeoutMs. */
-export async function waitFor(fn: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (fn()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return fn();
 }
 
 export async function idsGone(info: NativeIpcInfo, timeoutMs = 3000): Promise<{ kind: SysvKind; id: number }[]> {
