@@ -53,8 +53,7 @@ export function removeRegistry(file: string | undefined): void {
   }
 }
 
-export function readRegistry(): { file: string; entry: RegistryEntry | undefined }[] {
-  const dir = registryDir();
+export function readRegistry(dir = registryDir()): { file: string; entry: RegistryEntry | undefined }[] {
   let names: string[];
   try {
     names = readdirSync(dir);

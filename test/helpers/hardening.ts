@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { killAll, spawnIpcast, type Proc, type SpawnOptions } from './cli.js';
+import { readRegistry } from '../../src/transport/registry.js';
 import type { SysvKind } from '../../src/transport/sysvipc.js';
 
 export type HProc = Proc;
@@ -34,22 +35,7 @@ export function tempDir(prefix: string): string {
 
 /** The System V objects named in a registry directory (what a receiver created). */
 export function registryIds(dir: string): { kind: SysvKind; id: number; owner: number }[] {
-  const out: { kind: SysvKind; id: number; owner: number }[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    try {
-      const e = JSON.parse(readFileSync(join(dir, n), 'utf8')) as { ownerPid: number; objects: { kind: SysvKind; id: number }[] };
-      for (const o of e.objects) out.push({ kind: o.kind, id: o.id, owner: e.ownerPid });
-    } catch {
-      /* being written or removed */
-    }
-  }
-  return out;
+  return readRegistry(dir).flatMap(({ entry }) => (entry ? entry.objects.map((o) => ({ kind: o.kind, id: o.id, owner: entry.ownerPid })) : []));
 }
 
 export interface Summary {

@@ -7,15 +7,16 @@
  * report, never a signal; the objects are gone after the writer closes.
  * (The pipe transport's record parser is covered by test/native/sink.test.ts.)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadNative, nativeExecutable, type NativeIpcWriter } from '../../src/shared/native.js';
-import { RECORD_FLAG_EOS, ReportLineParser, encodeRecord, type SinkReport } from '../../src/transport/index.js';
+import { loadNative, type NativeIpcWriter } from '../../src/shared/native.js';
+import { RECORD_FLAG_EOS, encodeRecord } from '../../src/transport/index.js';
 import { existingIds, listSysv } from '../../src/transport/sysvipc.js';
 import { randomBytes, rng } from '../helpers/rng.js';
 import { killAllH, tempDir } from '../helpers/hardening.js';
+import { spawnSink, type SinkRun } from '../helpers/sink.js';
 import { idsOf } from '../helpers/transport.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -30,34 +31,9 @@ beforeAll(() => {
 });
 afterAll(killAllH);
 
-interface SinkRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  final?: SinkReport;
-  stderr: string;
-}
 
 function startSink(args: string[]): { pid: number; done: Promise<SinkRun> } {
-  const child = spawn(nativeExecutable('ipcast-sink'), [...args, '--report-ms', '50'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  let final: SinkReport | undefined;
-  const parser = new ReportLineParser((r) => {
-    if (r.type === 'final') final = r;
-  });
-  (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => parser.push(d));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const done = new Promise<SinkRun>((resolve) => {
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, final, stderr });
-    });
-    // a spawn failure (e.g. the binary being relinked by a build meanwhile) emits no 'close'
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: null, signal: null, final, stderr: `${stderr}spawn failed: ${err.message}` });
-    });
-  });
+  const { child, done } = spawnSink([...args, '--report-ms', '50'], 'ignore');
   return { pid: child.pid!, done };
 }
 

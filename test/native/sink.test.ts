@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { nativeExecutable } from '../../src/shared/native.js';
 import { RECORD_FLAG_EOS, ReportLineParser, SINK_EXIT, encodeRecord, type SinkReport } from '../../src/transport/index.js';
+import { spawnSink } from '../helpers/sink.js';
 
 /** Runs the sink on `input`, written buffer by buffer (`gapMs` apart, so each is a read of its own). */
 async function runSink(
@@ -18,25 +19,15 @@ async function runSink(
   input: Buffer[],
   gapMs = 0,
 ): Promise<{ code: number | null; final?: SinkReport; stderr: string }> {
-  const child = spawn(nativeExecutable('ipcast-sink'), args, { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
-  let final: SinkReport | undefined;
-  const parser = new ReportLineParser((r) => {
-    if (r.type === 'final') final = r;
-  });
-  (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => parser.push(d));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const { child, done } = spawnSink(args, 'pipe');
   child.stdin!.on('error', () => {}); // the sink may stop reading early: that is the point
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const closed = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
   for (const b of input) {
     child.stdin!.write(b);
     if (gapMs > 0) await sleep(gapMs);
   }
   child.stdin!.end();
-  const code = await closed;
-  clearTimeout(timer);
-  return { code, final, stderr };
+  const { code, final, stderr } = await done;
+  return { code, ...(final ? { final } : {}), stderr };
 }
 
 const payload = Buffer.from('hello, sink');
