@@ -91,12 +91,16 @@ Examples:
       import('../sender/index.js'),
       import('../metrics/serve.js'),
     ]);
+    // Option errors of the library named as this command's flags.
+    const withFlags = (err: unknown): never => {
+      throw err instanceof OptionError ? err.withNames(SEND_FLAGS) : err;
+    };
     const spec = parseSource(positionals[0]!);
     const channels = await resolveSource(spec, {
       ...(channel !== undefined ? { channel } : {}),
       ...(name !== undefined ? { name } : {}),
       stdin: process.stdin,
-    });
+    }).catch(withFlags);
     const sender = await startSender({
       channels,
       outputs,
@@ -108,9 +112,7 @@ Examples:
       ...(waitClients !== undefined ? { waitClients } : {}),
       ...(maxClients !== undefined ? { maxClients } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
-    }).catch((err: unknown) => {
-      throw err instanceof OptionError ? err.withNames(SEND_FLAGS) : err;
-    });
+    }).catch(withFlags);
     const metrics = metricsAt
       ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {
           await sender.stop();

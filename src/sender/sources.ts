@@ -18,7 +18,7 @@ import { access, open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
+import { OptionError, RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
 import { MEASURE_BYTES, measureBitrate, type MeasuredRate } from './bitrate.js';
 import { DEFAULT_TONE_HZ, TONE_BITRATE, toneChunks } from './tone.js';
 
@@ -86,7 +86,7 @@ export async function resolveSource(spec: SourceSpec | string, opts: ResolveOpti
       });
       if (st.isDirectory()) {
         if (opts.channel !== undefined || opts.name !== undefined) {
-          throw new UsageError('--channel and --name apply to a single source; a folder numbers its channels from 1', 'ERR_USAGE');
+          throw new OptionError('{channel} and {name} apply to a single source; a folder numbers its channels from 1', 'ERR_USAGE');
         }
         return folderSource(spec.path);
       }

@@ -1,6 +1,7 @@
 /**
  * The checks startSender() makes before it opens anything. Errors name the options the
- * library's way ({chunkBytes}); `ipcast send` says its flags instead (SEND_FLAGS).
+ * library's way ({chunkBytes}); `ipcast send` says its flags instead (SEND_FLAGS, which
+ * also names resolveSource's options).
  */
 import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES, MAX_DATAGRAM_PAYLOAD_BYTES } from '../shared/protocol.js';
 import { OptionError, UsageError } from '../shared/errors.js';
@@ -9,6 +10,8 @@ import type { Format, SenderOptions } from './sender.js';
 /** The flag of `ipcast send` that sets each option, for OptionError.withNames(). */
 export const SEND_FLAGS: Record<string, string> = {
   outputs: '--to',
+  channel: '--channel',
+  name: '--name',
   format: '--format',
   rate: '--rate',
   chunkBytes: '--chunk',

@@ -58,6 +58,9 @@ describe('ipcast send: bad input', () => {
     expect(exitCode).toBe(1);
   });
 
+  it('--channel with a folder (the flag named, not the library option): exit 2', () =>
+    expectFailure([dir, '--channel', '2', '--rate', '1M', '--to', UDP], 2, /^ipcast: --channel and --name apply to a single source; a folder numbers its channels from 1\n$/));
+
   it('a folder with no channels: exit 1', () =>
     expectFailure([join(dir, 'empty'), '--rate', '1M', '--to', UDP], 1, /^ipcast: source folder .*empty has no channels/));
 
