@@ -95,7 +95,10 @@ describe('the sender restarted mid-stream', () => {
     const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'shm', '--exit-on-eos']);
     await recv.waitFor(/listening on/);
     const first = spawnIpcast(['send', 'tone', '--rate', '2M', '--to', `udp://127.0.0.1:${port}`]);
-    await new Promise((r) => setTimeout(r, 800));
+    // the first stream has reached recv (on a loaded machine the sender can take longer than
+    // a fixed wait to start), then runs a while longer
+    await recv.waitFor(/playing channel/);
+    await new Promise((r) => setTimeout(r, 500));
     first.proc.kill('SIGKILL');
     await first.proc;
     const second = spawnIpcast(['send', file, '--rate', '20M', '--to', `udp://127.0.0.1:${port}`]);
