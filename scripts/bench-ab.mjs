@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 const [transport = 'shm', chunk = '65536', reps = '5', seconds = '1', ...variants] = process.argv.slice(2);
 if (variants.length === 0) variants.push('IPCAST_WRITE_SPIN_US=0', 'IPCAST_WRITE_SPIN_US=30');
 const one = `
+import { applyEnvironment } from './dist/commands/environment.js';
 import { runNode } from './dist/bench/node-run.js';
+applyEnvironment(process.env);
 const r = await runNode({ transport: '${transport}', chunkBytes: ${Number(chunk)}, mode: 'max', seconds: ${Number(seconds)}, rate: 8e6 });
 if (!r.verified) { console.error(r.problem); process.exit(3); }
 console.log(JSON.stringify({ mbs: r.bytesPerSecond / 1e6, p99: r.latencyP99Us }));

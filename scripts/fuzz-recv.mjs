@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The long fuzz run: the suite's fuzz-through-recv and sink-IPC fuzz tests
-// (test/hardening-fuzz-recv.test.ts, test/hardening-sink-ipc.test.ts) again and again with a
+// (test/e2e/hardening-fuzz-recv.test.ts, test/native/sink-ipc.test.ts) again and again with a
 // new seed each round, until --minutes is up or --rounds are done. Prints one line per round
 // and the seeds that failed; reproduce one with IPCAST_FUZZ_SEED=N npx vitest run <file>.
 //
@@ -26,7 +26,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
   opts[k] = v;
 }
 const scaled = opts.datagrams > 0 || opts['tcp-frames'] > 0;
-const files = scaled ? ['test/hardening-fuzz-recv.test.ts'] : ['test/hardening-fuzz-recv.test.ts', 'test/hardening-sink-ipc.test.ts'];
+const files = scaled ? ['test/e2e/hardening-fuzz-recv.test.ts'] : ['test/e2e/hardening-fuzz-recv.test.ts', 'test/native/sink-ipc.test.ts'];
 if (scaled) opts.rounds = 1;
 const scaleEnv = scaled
   ? { IPCAST_FUZZ_DATAGRAMS: String(opts.datagrams || 4800), IPCAST_FUZZ_TCP_FRAMES: String(opts['tcp-frames'] || 2000) }

@@ -13,7 +13,7 @@
 //
 // `node scripts/prebuild.mjs --from DIR` compiles nothing: it takes the addon and the executables
 // from DIR (a build/Release made by `npm run rebuild`), named as prebuildify names them
-// (<name>.<libc>.node). test/package.test.ts uses it, so that the test does not compile the whole
+// (<name>.<libc>.node). test/e2e/package.test.ts uses it, so that the test does not compile the whole
 // native tree a second time while the other test files run.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';

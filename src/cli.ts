@@ -11,6 +11,7 @@ import { IpcastError, type ExitCode } from './shared/errors.js';
 import type { Command } from './commands/command.js';
 import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
+import { applyEnvironment } from './commands/environment.js';
 import { guideCommand } from './commands/guide.js';
 import { ipcsCommand } from './commands/ipcs.js';
 import { recvCommand } from './commands/recv.js';
@@ -35,8 +36,9 @@ export function topLevelUsage(): string {
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<ExitCode> {
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<ExitCode> {
   try {
+    applyEnvironment(env);
     const [name, ...rest] = argv;
     if (name === undefined) {
       process.stderr.write(topLevelUsage() + '\n');
@@ -47,7 +49,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
       return 0;
     }
     if (name === '--version' || name === '-V') {
-      const { ipcastVersion } = await import('./shared/metrics/registry.js');
+      const { ipcastVersion } = await import('./metrics/registry.js');
       process.stdout.write(`ipcast ${ipcastVersion()}\n`);
       return 0;
     }

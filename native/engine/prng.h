@@ -1,5 +1,5 @@
 // The benchmark's payload stream, one definition for C (ipcast-baseline) and TypeScript
-// (src/bench/stream.ts mirrors it; test/bench-stream.test.ts runs both and compares).
+// (src/bench/stream.ts mirrors it; test/unit/bench/stream.test.ts runs both and compares).
 // mulberry32, four little-endian bytes per step, from `seed`.
 #ifndef IPCAST_PRNG_H
 #define IPCAST_PRNG_H

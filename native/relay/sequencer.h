@@ -1,6 +1,6 @@
 // The sequence accounting of docs/receiver.md ("Sequence accounting") in C, for the native
 // relay path: the same rules, line by line, as src/receiver/sequence-tracker.ts (which the
-// JS path uses, and which test/native-sequencer.test.ts compares this with on random streams).
+// JS path uses, and which test/native/sequencer.test.ts compares this with on random streams).
 // Items are opaque pointers; the caller owns them. Not thread-safe: one relay thread.
 #ifndef IPCAST_SEQUENCER_H
 #define IPCAST_SEQUENCER_H

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 
 import { RuntimeError } from '../shared/errors.js';
 import { nativeExecutable } from '../shared/native.js';
-import { DEFAULT_WRITE_SPIN_US, type TransportKind } from '../transport/index.js';
+import { defaultWriteSpinUs, type TransportKind } from '../transport/index.js';
 import { batchFor } from './node-run.js';
 import type { BenchMode, RunCase, RunResult } from './types.js';
 
@@ -65,7 +65,7 @@ export async function runBaseline(o: BaselineRunOptions, signal?: AbortSignal): 
   if (o.mode === 'paced') args.push('--rate', String(o.rate));
   else args.push('--batch', String(batchFor(o.chunkBytes)));
   // the Node writer's default when not given (IPCAST_WRITE_SPIN_US may change it), not the engine's
-  args.push('--spin-us', String(o.spinUs ?? DEFAULT_WRITE_SPIN_US));
+  args.push('--spin-us', String(o.spinUs ?? defaultWriteSpinUs()));
   const { line, code, stderr } = await runBaselineProgram<BaselineLine>(args, signal);
   if (!line) {
     throw new RuntimeError(`ipcast-baseline ${args.join(' ')} failed (exit ${code})${stderr ? `: ${stderr}` : ''}`, 'ERR_BENCH_BASELINE');

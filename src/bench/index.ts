@@ -9,10 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
+import { version } from 'node:process';
 
 import { RuntimeError } from '../shared/errors.js';
 import { loadNative } from '../shared/native.js';
-import { DEFAULT_WRITE_SPIN_US } from '../transport/index.js';
+import { defaultWriteSpinUs } from '../transport/index.js';
 import { measureMemcpy, runBaseline } from './baseline.js';
 import { runNode } from './node-run.js';
 import { ChunkStream } from './stream.js';
@@ -29,7 +30,7 @@ export function machineInfo(): BenchReport['machine'] {
   } catch {
     /* keep os.cpus() */
   }
-  return { nproc: cpus().length, cpu, kernel: release(), node: process.version };
+  return { nproc: cpus().length, cpu, kernel: release(), node: version };
 }
 
 const MODES: BenchMode[] = ['max', 'paced'];
@@ -42,7 +43,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const run: BenchRunners = { node: runNode, baseline: runBaseline, memcpy: measureMemcpy, ...o.runners };
   const progress = o.progress ?? (() => {});
   const repeat = o.repeat ?? 1;
-  const spinUs = o.spinUs ?? DEFAULT_WRITE_SPIN_US;
+  const spinUs = o.spinUs ?? defaultWriteSpinUs();
   const total = o.transports.length * o.sizes.length * MODES.length * 2 * repeat;
   let step = 0;
   const check = () => {
@@ -226,4 +227,11 @@ export function formatTable(report: BenchReport): string {
   }
   foot.push(`${report.machine.nproc} CPUs, ${report.machine.cpu}, Linux ${report.machine.kernel}, Node ${report.machine.node}`);
   return [...text, '', ...foot].join('\n');
+}
+
+/** A report with a failed verification (a run that lost or changed data) is a failed bench. */
+export function assertVerified(report: BenchReport): void {
+  if (report.failures?.length) {
+    throw new RuntimeError(`bench: verification failed: ${report.failures.join(' | ')}`, 'ERR_BENCH_VERIFY');
+  }
 }

@@ -3,19 +3,20 @@
  * addon's IpcWriter) pushes the stream into ipcast-sink, which verifies every record.
  */
 import { performance } from 'node:perf_hooks';
+import { cpuUsage } from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { settings } from '../shared/settings.js';
 import { startTransportChild, type TransportChild } from '../transport/index.js';
 import { ChunkStream } from './stream.js';
 import type { RunCase, RunResult } from './types.js';
 
-/** About this many payload bytes per native call at full speed (at most 256 chunks). */
-export const BATCH_BYTES = Number(process.env.IPCAST_BENCH_BATCH_BYTES ?? 256 * 1024);
 
 /** Chunks per engine write call at full speed, for both writers (src/bench/baseline.ts passes
- *  it to ipcast-baseline as --batch). */
+ *  it to ipcast-baseline as --batch): about settings().benchBatchBytes (IPCAST_BENCH_BATCH_BYTES,
+ *  default 256 KiB) of payload per native call at full speed, at most 256 chunks. */
 export function batchFor(chunkBytes: number): number {
-  return Math.max(1, Math.min(256, Math.floor(BATCH_BYTES / chunkBytes)));
+  return Math.max(1, Math.min(256, Math.floor(settings().benchBatchBytes / chunkBytes)));
 }
 
 export interface NodeRunOptions extends RunCase {
@@ -31,7 +32,7 @@ export async function runNode(o: NodeRunOptions): Promise<RunResult> {
   // the transport is opened (and the sink started, and its ready line awaited) until the sink has
   // exited after the end of stream; the stream's pool is made before, on both sides. It is the
   // whole process (all threads: the writer's wait thread, the event loop, GC), as in C.
-  const cpu0 = process.cpuUsage();
+  const cpu0 = cpuUsage();
   const child = await startTransportChild(o.transport, {
     stdout: 'ignore',
     reportMs: 1000,
@@ -77,7 +78,7 @@ export async function runNode(o: NodeRunOptions): Promise<RunResult> {
     await child.end();
     const seconds = (performance.now() - t0) / 1000;
     const exit = await child.exited;
-    const cpu = process.cpuUsage(cpu0);
+    const cpu = cpuUsage(cpu0);
     return summarize(o, child, chunks, batch, seconds, (cpu.user + cpu.system) / 1e6, exit.code, exit.report);
   } finally {
     o.signal?.removeEventListener('abort', abort);

@@ -3,7 +3,7 @@
  * baseline produce identically. This mirrors native/engine/prng.c (ipcast_prng_fill,
  * ipcast_stream_pool_chunks): mulberry32 fills a pool of 4 MiB (or one chunk, if larger)
  * four little-endian bytes per step; chunk i is the slice [(i mod P) * chunk, + chunk),
- * P = max(1, floor(4 MiB / chunk)). test/bench-stream.test.ts runs `ipcast-baseline stream`
+ * P = max(1, floor(4 MiB / chunk)). test/unit/bench/stream.test.ts runs `ipcast-baseline stream`
  * and compares the two byte for byte.
  */
 export const POOL_BYTES = 4 * 1024 * 1024;

@@ -12,7 +12,7 @@ export interface RunCase {
   seconds: number;
   /** bits per second, paced mode */
   rate: number;
-  /** The writer's wait policy (µs); default DEFAULT_WRITE_SPIN_US (src/transport/child.ts). */
+  /** The writer's wait policy (µs); default defaultWriteSpinUs() (src/transport/child.ts). */
   spinUs?: number;
 }
 
@@ -101,7 +101,7 @@ export interface BenchOptions {
   /** Runs per writer and case; the median is reported (default 1). Which of Node and C goes
    *  first alternates run by run, across cases too. */
   repeat?: number;
-  /** The wait policy of both writers (µs; default DEFAULT_WRITE_SPIN_US, src/transport/child.ts). */
+  /** The wait policy of both writers (µs; default defaultWriteSpinUs(), src/transport/child.ts). */
   spinUs?: number;
   /** Progress lines (stderr by default). */
   progress?: (text: string, final: boolean) => void;

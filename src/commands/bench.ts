@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 
 import { parseInteger, parseRate, parseSeconds, str } from '../shared/args.js';
 import { RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
-import { DEFAULT_WRITE_SPIN_US, MAX_SPIN_US, TRANSPORT_KINDS, type TransportKind } from '../transport/index.js';
+import { defaultWriteSpinUs, MAX_SPIN_US, TRANSPORT_KINDS, type TransportKind } from '../transport/index.js';
 import type { Command } from './command.js';
 
 export const benchCommand: Command = {
@@ -55,7 +55,7 @@ Example:
     const rate = parseRate(str(values.rate) ?? '8M');
     if (!Number.isFinite(rate)) throw new UsageError("--rate needs a bitrate for the paced runs, not 'max'", 'ERR_BAD_RATE');
     const repeat = values.repeat === undefined ? 1 : parseInteger(str(values.repeat) ?? '', '--repeat', 1, 100);
-    const spinUs = values['spin-us'] === undefined ? DEFAULT_WRITE_SPIN_US : parseInteger(str(values['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US);
+    const spinUs = values['spin-us'] === undefined ? defaultWriteSpinUs() : parseInteger(str(values['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US);
     const json = str(values.json);
     const chart = str(values.chart);
     // Find out now, not after minutes of benchmarking, that a result file cannot be written.
@@ -88,16 +88,14 @@ Example:
         process.stderr.write(`${text}\n`);
       }
     };
-    const { formatTable, renderChart, runBench } = await import('../bench/index.js');
+    const { assertVerified, formatTable, renderChart, runBench } = await import('../bench/index.js');
     try {
       const report = await runBench({ transports, sizes, seconds, rate, repeat, spinUs, progress, signal: controller.signal });
       if (shown) process.stderr.write('\r\x1b[K');
       process.stdout.write(formatTable(report) + '\n');
       if (json) writeOutput(json, JSON.stringify(report, null, 2) + '\n', '--json');
       if (chart) writeOutput(chart, renderChart(report), '--chart');
-      if (report.failures?.length) {
-        throw new RuntimeError(`bench: verification failed: ${report.failures.join(' | ')}`, 'ERR_BENCH_VERIFY');
-      }
+      assertVerified(report);
       return 0;
     } finally {
       if (shown) process.stderr.write('\n');

@@ -1,5 +1,6 @@
 import { parseListenAddress, parseRate, parseSeconds, str } from '../shared/args.js';
 import type { Command } from './command.js';
+import { onStopSignals } from './signals.js';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -19,10 +20,19 @@ Options:
   run: async (args) => {
     const v = args.values;
     const { runDemo } = await import('../demo/demo.js');
-    return runDemo({
-      metrics: parseListenAddress(str(v.metrics) ?? '9464'),
-      ...(v.seconds !== undefined ? { seconds: parseSeconds(str(v.seconds)!, '--seconds') } : {}),
-      ...(v.rate !== undefined ? { rate: parseRate(str(v.rate)!) } : {}),
-    });
+    const stop = new AbortController();
+    const dispose = onStopSignals(() => stop.abort(), { once: true });
+    try {
+      return await runDemo({
+        metrics: parseListenAddress(str(v.metrics) ?? '9464'),
+        ...(v.seconds !== undefined ? { seconds: parseSeconds(str(v.seconds)!, '--seconds') } : {}),
+        ...(v.rate !== undefined ? { rate: parseRate(str(v.rate)!) } : {}),
+        out: process.stdout,
+        log: (m) => void process.stderr.write(`ipcast demo: ${m}\n`),
+        signal: stop.signal,
+      });
+    } finally {
+      dispose();
+    }
   },
 };

@@ -1,9 +1,10 @@
 import { parseInteger, parseListenAddress, parseSeconds, str } from '../shared/args.js';
 import { UsageError } from '../shared/errors.js';
 import { splitShellWords } from '../shared/shell-words.js';
-import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
+import { TRANSPORT_KINDS, type TransportKind } from '../transport/stats.js';
 import { MAX_SPIN_US } from '../transport/index.js';
 import { endpointArgument, type Command } from './command.js';
+import { abortOnStopSignals } from './signals.js';
 
 export const recvCommand: Command = {
   name: 'recv',
@@ -64,20 +65,28 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     const policy = str(v.policy) ?? 'drop-oldest';
     if (policy !== 'drop-oldest' && policy !== 'block') throw new UsageError(`--policy must be drop-oldest or block, got '${policy}'`);
     const { runReceiver } = await import('../receiver/run.js');
-    return runReceiver({
-      endpoint,
-      format,
-      transports,
-      ...(v.channel !== undefined ? { channel: parseInteger(str(v.channel)!, '--channel', 1, 65535) } : {}),
-      ...(v.exec !== undefined ? { decoder: splitShellWords(str(v.exec)!) } : {}),
-      exitOnEos: v['exit-on-eos'] === true,
-      ...(v['idle-timeout'] !== undefined ? { idleTimeoutMs: parseSeconds(str(v['idle-timeout'])!, '--idle-timeout') * 1000 } : {}),
-      maxBufferBytes: v.buffer !== undefined ? parseInteger(str(v.buffer)!, '--buffer', 65536, 1 << 30, true) : 8 << 20,
-      policy,
-      maxRestarts: v['max-restarts'] !== undefined ? parseInteger(str(v['max-restarts'])!, '--max-restarts', 0, 1000) : 5,
-      ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
-      ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
-    });
+    const log = (m: string): void => void process.stderr.write(`ipcast recv: ${m}\n`);
+    const stop = abortOnStopSignals(log);
+    try {
+      return await runReceiver({
+        endpoint,
+        format,
+        transports,
+        ...(v.channel !== undefined ? { channel: parseInteger(str(v.channel)!, '--channel', 1, 65535) } : {}),
+        ...(v.exec !== undefined ? { decoder: splitShellWords(str(v.exec)!) } : {}),
+        exitOnEos: v['exit-on-eos'] === true,
+        ...(v['idle-timeout'] !== undefined ? { idleTimeoutMs: parseSeconds(str(v['idle-timeout'])!, '--idle-timeout') * 1000 } : {}),
+        maxBufferBytes: v.buffer !== undefined ? parseInteger(str(v.buffer)!, '--buffer', 65536, 1 << 30, true) : 8 << 20,
+        policy,
+        maxRestarts: v['max-restarts'] !== undefined ? parseInteger(str(v['max-restarts'])!, '--max-restarts', 0, 1000) : 5,
+        ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
+        ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
+        log,
+        signal: stop.signal,
+      });
+    } finally {
+      stop.dispose();
+    }
   },
 };
 

@@ -1,6 +1,6 @@
 import { list, parseInteger, parseListenAddress, str } from '../shared/args.js';
 import { UsageError } from '../shared/errors.js';
-import { serveMetrics } from '../shared/metrics/serve.js';
+import { serveMetrics } from '../metrics/serve.js';
 import { parseEndpoint } from '../shared/url.js';
 import { Relay } from '../relay/relay.js';
 import { endpointArgument, type Command } from './command.js';

@@ -1,7 +1,8 @@
 import { list, parseInteger, parseListenAddress, parseRate, str } from '../shared/args.js';
-import { UsageError } from '../shared/errors.js';
+import { OptionError, UsageError } from '../shared/errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES } from '../shared/protocol.js';
 import { parseEndpoint } from '../shared/url.js';
+import { onStopSignals } from './signals.js';
 import type { Format } from '../sender/index.js';
 import type { Command } from './command.js';
 
@@ -89,15 +90,20 @@ Examples:
     const maxClients = num('max-clients', 1, 100_000);
     const name = str(values.name);
 
-    const [{ parseSource, resolveSource, startSender }, { serveMetrics }] = await Promise.all([
+    const [{ parseSource, resolveSource, startSender, SEND_FLAGS }, { serveMetrics }] = await Promise.all([
       import('../sender/index.js'),
-      import('../shared/metrics/serve.js'),
+      import('../metrics/serve.js'),
     ]);
+    // Option errors of the library named as this command's flags.
+    const withFlags = (err: unknown): never => {
+      throw err instanceof OptionError ? err.withNames(SEND_FLAGS) : err;
+    };
     const spec = parseSource(positionals[0]!);
     const channels = await resolveSource(spec, {
       ...(channel !== undefined ? { channel } : {}),
       ...(name !== undefined ? { name } : {}),
-    });
+      stdin: process.stdin,
+    }).catch(withFlags);
     const sender = await startSender({
       channels,
       outputs,
@@ -109,9 +115,7 @@ Examples:
       ...(waitClients !== undefined ? { waitClients } : {}),
       ...(maxClients !== undefined ? { maxClients } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
-      pacing: process.env.IPCAST_PACER === 'js' ? 'js' : 'native',
-      gso: process.env.IPCAST_GSO !== '0',
-    });
+    }).catch(withFlags);
     const metrics = metricsAt
       ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {
           await sender.stop();
@@ -119,14 +123,11 @@ Examples:
         })
       : undefined;
     if (metrics) process.stderr.write(`ipcast send: metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}\n`);
-    const onSignal = (): void => void sender.stop();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const dispose = onStopSignals(() => void sender.stop(), { once: false });
     try {
       await sender.done;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      dispose();
       await metrics?.close();
       // A read still pending on stdin would keep the process alive after the end.
       if (spec.kind === 'stdin') process.stdin.destroy();

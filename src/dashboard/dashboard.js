@@ -1,4 +1,4 @@
-// ipcast live dashboard: receives a DashboardSnapshot (src/shared/metrics/snapshot.ts) over
+// ipcast live dashboard: receives a DashboardSnapshot (src/metrics/snapshot.ts) over
 // the WebSocket at /ws every 500 ms and draws the three transports side by side.
 // No libraries and no external resources: the charts are drawn on <canvas> here.
 'use strict';

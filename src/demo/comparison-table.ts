@@ -2,7 +2,8 @@
  * The demo's live terminal table: one row per transport, rates computed from the change
  * of the running totals since the previous row.
  */
-import type { ReceiverStats, TransportKind } from '../shared/stats.js';
+import type { ReceiverStats } from '../receiver/stats.js';
+import type { TransportKind } from '../transport/stats.js';
 
 export class ComparisonTable {
   private prev = new Map<TransportKind, { t: number; bytes: number }>();

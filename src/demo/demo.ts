@@ -8,10 +8,11 @@
 import dgram from 'node:dgram';
 
 import { RuntimeError, type ExitCode } from '../shared/errors.js';
-import { serveMetrics } from '../shared/metrics/serve.js';
-import { emptyReceiverStats, TRANSPORT_KINDS } from '../shared/stats.js';
+import { serveMetrics } from '../metrics/serve.js';
+import { emptyReceiverStats } from '../receiver/stats.js';
+import { TRANSPORT_KINDS } from '../transport/stats.js';
 import { parseEndpoint } from '../shared/url.js';
-import { runReceiver } from '../receiver/run.js';
+import { startReceiverRun } from '../receiver/run.js';
 import { resolveSource, startSender, type Sender } from '../sender/index.js';
 import { ComparisonTable } from './comparison-table.js';
 
@@ -20,19 +21,21 @@ export interface DemoOptions {
   metrics: { host: string; port: number };
   /** bits/s for the tone; default its natural rate (WAV 44.1 kHz 16-bit mono). */
   rate?: number;
-  out?: NodeJS.WriteStream;
+  /** Where the table is drawn (redrawn in place on a terminal). */
+  out: NodeJS.WritableStream & { isTTY?: boolean };
+  log: (message: string) => void;
+  /** Stop: the sender first (its end of stream lets the children finish), then the receiver. */
+  signal: AbortSignal;
 }
 
 export const DEMO_GROUP = '239.255.42.42';
 
 export async function runDemo(o: DemoOptions): Promise<ExitCode> {
-  const out = o.out ?? process.stdout;
-  const log = (m: string): void => void process.stderr.write(`ipcast demo: ${m}\n`);
+  const { out, log } = o;
   const port = await freeUdpPort();
   const stats = emptyReceiverStats();
   let sender: Sender | undefined;
-  let senderFailed = false;
-  const stop = new AbortController();
+  const stopReceiver = new AbortController();
 
   let metrics: Awaited<ReturnType<typeof serveMetrics>>;
   try {
@@ -52,13 +55,11 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
   };
   let ticker: NodeJS.Timeout | undefined;
   let timer: NodeJS.Timeout | undefined;
-
-  // Stop the sender first (its end of stream lets the children finish cleanly), then the receiver.
-  const onSignal = (): void => void (sender?.stop() ?? Promise.resolve()).finally(() => stop.abort());
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = (): void => void (sender?.stop() ?? Promise.resolve()).finally(() => stopReceiver.abort());
+  if (o.signal.aborted) stop();
+  o.signal.addEventListener('abort', stop, { once: true });
   try {
-    const code = await runReceiver({
+    const run = await startReceiverRun({
       endpoint: parseEndpoint(`udp://@${DEMO_GROUP}:${port}?iface=127.0.0.1`, 'recv'),
       format: 'ipcast',
       transports: [...TRANSPORT_KINDS],
@@ -67,41 +68,42 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
       policy: 'drop-oldest',
       maxRestarts: 5,
       stats,
-      signal: stop.signal,
-      handleSignals: false,
+      signal: stopReceiver.signal,
       log: (m) => log(`recv: ${m}`),
-      onReady: () => {
-        void (async () => {
-          const channels = await resolveSource('tone');
-          const base = metrics.url.replace(/\/$/, '');
-          sender = await startSender({
-            channels,
-            outputs: [parseEndpoint(`udp://${DEMO_GROUP}:${port}?iface=127.0.0.1&ttl=1`, 'send')],
-            ...(o.rate !== undefined ? { rate: o.rate } : {}),
-            log: (m) => log(`send: ${m}`),
-          });
-          out.write(
-            `ipcast demo: tone -> udp://${DEMO_GROUP}:${port} (iface 127.0.0.1) -> pipe, shm, msg\n` +
-              `  dashboard  ${base}/\n  metrics    ${base}/metrics\n` +
-              (o.seconds ? `  stopping after ${o.seconds} s\n` : '  Ctrl-C to stop\n'),
-          );
-          ticker = setInterval(draw, 1000);
-          if (o.seconds) timer = setTimeout(onSignal, o.seconds * 1000);
-        })().catch((err: Error) => {
-          log(`cannot start the sender: ${err.message}`);
-          senderFailed = true;
-          stop.abort();
-        });
-      },
     });
+    let senderFailed = false;
+    try {
+      // The receiver is up: start the sender, unless the demo was stopped meanwhile.
+      if (!stopReceiver.signal.aborted) {
+        sender = await startSender({
+          channels: await resolveSource('tone'),
+          outputs: [parseEndpoint(`udp://${DEMO_GROUP}:${port}?iface=127.0.0.1&ttl=1`, 'send')],
+          ...(o.rate !== undefined ? { rate: o.rate } : {}),
+          log: (m) => log(`send: ${m}`),
+        });
+        const base = metrics.url.replace(/\/$/, '');
+        out.write(
+          `ipcast demo: tone -> udp://${DEMO_GROUP}:${port} (iface 127.0.0.1) -> pipe, shm, msg\n` +
+            `  dashboard  ${base}/\n  metrics    ${base}/metrics\n` +
+            (o.seconds ? `  stopping after ${o.seconds} s\n` : '  Ctrl-C to stop\n'),
+        );
+        ticker = setInterval(draw, 1000);
+        if (o.seconds) timer = setTimeout(stop, o.seconds * 1000);
+      }
+    } catch (err) {
+      log(`cannot start the sender: ${(err as Error).message}`);
+      senderFailed = true;
+      stopReceiver.abort();
+    }
+    const code = await run.done;
     if (ticker) clearInterval(ticker);
     if (timer) clearTimeout(timer);
     draw();
-    return senderFailed ? 1 : (code as ExitCode);
+    return senderFailed ? 1 : code;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    o.signal.removeEventListener('abort', stop);
     if (ticker) clearInterval(ticker);
+    if (timer) clearTimeout(timer);
     await sender?.stop();
     await metrics.close();
   }

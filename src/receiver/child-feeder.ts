@@ -10,7 +10,7 @@
  *    own slow-client policy) until the queue is half empty. UDP cannot be paused: it drops.
  * A child that exits while the stream goes on is restarted with backoff, up to `maxRestarts`.
  */
-import type { TransportKind, TransportStats } from '../shared/stats.js';
+import type { ChildFigures, HandOffFigures, TransportKind } from '../transport/stats.js';
 import type { NativeIpcWriter } from '../shared/native.js';
 import type { HandOffMeta } from '../transport/index.js';
 
@@ -54,7 +54,9 @@ export type SlowChildPolicy = 'drop-oldest' | 'block';
 export interface ChildFeederOptions {
   kind: TransportKind;
   start(): Promise<FeedableChild>;
-  stats: TransportStats;
+  /** Written here on the JS path only: on the native one the relay owns them (NativePath.sync). */
+  handOff: HandOffFigures;
+  child: ChildFigures;
   maxBufferBytes: number;
   policy: SlowChildPolicy;
   maxRestarts: number;
@@ -76,7 +78,7 @@ export class ChildFeeder {
   private child: FeedableChild | undefined;
   /** A child whose hand-off failed: no more writes to it until its exit is handled. */
   private broken: FeedableChild | undefined;
-  /** Restarts of this feeder (one stream); stats.restarts counts over the whole run. */
+  /** Restarts of this feeder (one stream); child.restarts counts over the whole run. */
   private restarts = 0;
   /** waitSeconds of the children before this one (restarts keep the total). */
   private waitBase = 0;
@@ -104,7 +106,7 @@ export class ChildFeeder {
 
   deliver(payload: Buffer, meta: HandOffMeta): void {
     if (this.ending || this.closed || this.failed || this.o.native) return;
-    const s = this.o.stats;
+    const s = this.o.handOff;
     if (s.bufferBytes + payload.length > this.o.maxBufferBytes && this.queue.length > this.head) {
       if (this.o.policy === 'block') {
         if (!this.blocked) {
@@ -154,8 +156,10 @@ export class ChildFeeder {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.queue.length = 0;
     this.head = 0;
-    this.o.stats.bufferBytes = 0;
-    this.o.stats.bufferDepth = 0;
+    if (!this.o.native) {
+      this.o.handOff.bufferBytes = 0;
+      this.o.handOff.bufferDepth = 0;
+    }
     const child = this.child;
     this.child = undefined;
     for (const w of this.drainedWaiters.splice(0)) w();
@@ -170,8 +174,8 @@ export class ChildFeeder {
       return;
     }
     this.child = child;
-    this.waitBase = this.o.stats.waitSeconds;
-    this.o.stats.up = true;
+    this.waitBase = this.o.handOff.waitSeconds;
+    this.o.child.up = true;
     void child.exited.then((exit) => this.onExit(child, exit));
     if (this.o.native) this.o.native.attach(child);
     else this.pump();
@@ -180,7 +184,7 @@ export class ChildFeeder {
   private onExit(child: FeedableChild, exit: ChildExit): void {
     if (this.child !== child) return;
     this.child = undefined;
-    this.o.stats.up = false;
+    this.o.child.up = false;
     this.o.native?.detach(false);
     this.lastExit = exit;
     if (this.ending || this.closed) {
@@ -195,7 +199,7 @@ export class ChildFeeder {
       return;
     }
     this.restarts++;
-    this.o.stats.restarts++;
+    this.o.child.restarts++;
     this.o.log(`${this.o.kind}: decoder ${how}; restarting in ${this.backoffMs} ms`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
@@ -250,7 +254,7 @@ export class ChildFeeder {
   }
 
   private async pumpLoop(): Promise<void> {
-    const s = this.o.stats;
+    const s = this.o.handOff;
     while (this.queue.length > this.head && this.child && !this.closed) {
       const child = this.child;
       const payloads: Buffer[] = [];

@@ -3,15 +3,16 @@
  * up to date from the sink's reports (fd 3): what the child side read and verified, and the
  * hand-off and end-to-end latency histograms.
  */
-import { LATENCY_BUCKETS_US, type LatencyHistogram, type TransportKind, type TransportStats } from '../shared/stats.js';
+import { LATENCY_BUCKETS_US, type LatencyHistogram, type SinkFigures, type TransportKind } from '../transport/stats.js';
 import { startTransportChild, type LatencyReport, type SinkReport } from '../transport/index.js';
 import type { FeedableChild } from './child-feeder.js';
 
 export interface DecoderChildOptions {
   decoder?: string[];
-  /** The writer's wait policy (µs); default: startTransportChild's (DEFAULT_WRITE_SPIN_US). */
+  /** The writer's wait policy (µs); default: startTransportChild's (defaultWriteSpinUs()). */
   spinUs?: number;
-  stats: TransportStats;
+  /** This module's part of the transport's figures: it is their one writer. */
+  stats: SinkFigures;
   log(message: string): void;
 }
 
@@ -60,17 +61,16 @@ export async function startDecoderChild(kind: TransportKind, o: DecoderChildOpti
 }
 
 function snapshotHistogram(h: LatencyHistogram): LatencyHistogram {
-  return { ...h, counts: [...h.counts] };
+  return { ...h, cumulative: [...h.cumulative] };
 }
 
-/** h = base + the child's report (whose buckets are cumulative, on the sink's bounds). */
+/** h = base + the child's report: both cumulative; bounds other than ours count in +Inf only. */
 function mergeHistogram(h: LatencyHistogram, base: LatencyHistogram, r: LatencyReport, bounds: number[] | undefined): void {
   const b = bounds ?? LATENCY_BUCKETS_US;
   const same = b.length === LATENCY_BUCKETS_US.length && b.every((v, i) => v === LATENCY_BUCKETS_US[i]);
-  const perBucket = r.buckets.map((c, i) => c - (i > 0 ? r.buckets[i - 1]! : 0));
-  for (let i = 0; i < h.counts.length; i++) {
-    h.counts[i] = base.counts[i]! + (same ? (perBucket[i] ?? 0) : 0);
-  }
+  const last = h.cumulative.length - 1;
+  for (let i = 0; i < last; i++) h.cumulative[i] = base.cumulative[i]! + (same ? (r.buckets[i] ?? 0) : 0);
+  h.cumulative[last] = base.cumulative[last]! + r.count;
   h.count = base.count + r.count;
   h.sumUs = base.sumUs + r.sumUs;
   // Percentiles are the current child's; a child that has seen nothing yet keeps the last ones.

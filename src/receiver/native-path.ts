@@ -13,7 +13,8 @@ import { decodeGuide } from '../shared/guide.js';
 import { loadNative, type NativeRelayStats, type NativeUdpRelay } from '../shared/native.js';
 import { DECODE_REASONS } from '../shared/protocol.js';
 import type { ChannelInfo } from '../shared/guide.js';
-import type { ReceiverStats, TransportKind } from '../shared/stats.js';
+import { transportParts, type ReceiverStats } from './stats.js';
+import type { TransportKind } from '../transport/stats.js';
 import type { FeedableChild, NativeOutput } from './child-feeder.js';
 
 export interface NativePathOptions {
@@ -103,9 +104,8 @@ export class NativePath {
       if (i > 0 && reason && n > 0) s.decodeErrors[reason] = n;
     });
     for (const kind of this.o.transports) {
-      const t = s.transports[kind];
+      const t = transportParts(s, kind).handOff;
       const k = r[kind];
-      if (!t) continue;
       t.chunksHandedOff = k.handedOff;
       t.bytesHandedOff = k.handedOffBytes;
       t.droppedSlowChild = k.droppedSlow;

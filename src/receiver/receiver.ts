@@ -10,7 +10,8 @@ import { decodeGuide } from '../shared/guide.js';
 import { ChunkFramer } from '../shared/framer.js';
 import { printable } from './guide-reader.js';
 import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason, type DecodeResult } from '../shared/protocol.js';
-import { emptyTransportStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
+import { transportParts, type ReceiverStats } from './stats.js';
+import type { SinkFigures, TransportKind } from '../transport/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
 import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
@@ -31,7 +32,7 @@ export interface ReceiverOptions {
   maxRestarts: number;
   stats: ReceiverStats;
   /** Forks the child of one transport (the decoder itself, or the sink in front of it). */
-  startChild(kind: TransportKind): Promise<FeedableChild>;
+  startChild(kind: TransportKind, sink: SinkFigures): Promise<FeedableChild>;
   log(message: string): void;
 }
 
@@ -288,14 +289,14 @@ export class Receiver {
     s.endOfStream = false;
     const feeders = new Map<TransportKind, ChildFeeder>();
     for (const kind of this.o.transports) {
-      const stats = s.transports[kind] ?? emptyTransportStats(kind);
-      s.transports[kind] = stats;
+      const parts = transportParts(s, kind);
       feeders.set(
         kind,
         new ChildFeeder({
           kind,
-          start: () => this.o.startChild(kind),
-          stats,
+          start: () => this.o.startChild(kind, parts.sink),
+          handOff: parts.handOff,
+          child: parts.child,
           maxBufferBytes: this.o.maxBufferBytes,
           policy: this.o.endpoint.proto === 'tcp' ? this.o.policy : 'drop-oldest',
           maxRestarts: this.o.maxRestarts,

@@ -1,12 +1,16 @@
 /**
  * `ipcast recv` as a library call: checks the decoder, starts the receiver, serves metrics
- * when asked, stops cleanly on SIGINT/SIGTERM, prints a one-line summary per transport, and
- * returns the exit code.
+ * when asked, stops when the stream is over or the caller's AbortSignal fires, says a one-line
+ * summary per transport, and returns the exit code. Signals and stderr are the command's
+ * (src/commands/recv.ts): this module only calls the `log` it is given.
  */
+import { cpuUsage } from 'node:process';
+
 import { UsageError, type ExitCode } from '../shared/errors.js';
 import { findExecutable } from '../shared/executable.js';
-import { serveMetrics } from '../shared/metrics/serve.js';
-import { emptyReceiverStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
+import { serveMetrics } from '../metrics/serve.js';
+import { emptyReceiverStats, type ReceiverStats } from './stats.js';
+import type { TransportKind } from '../transport/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import type { SlowChildPolicy } from './child-feeder.js';
 import { startDecoderChild } from './decoder-child.js';
@@ -23,21 +27,30 @@ export interface RunReceiverOptions {
   maxBufferBytes: number;
   policy: SlowChildPolicy;
   maxRestarts: number;
-  /** The writers' wait policy (µs, 0..10000); default DEFAULT_WRITE_SPIN_US (src/transport/child.ts). */
+  /** The writers' wait policy (µs, 0..10000); default defaultWriteSpinUs() (src/transport/child.ts). */
   spinUs?: number;
   metrics?: { host: string; port: number };
   stats?: ReceiverStats;
-  log?: (message: string) => void;
-  /** Stop when this signal fires (tests, the demo). */
-  signal?: AbortSignal;
-  /** Stop on SIGINT/SIGTERM (default true; the demo handles them itself, to stop its sender first). */
-  handleSignals?: boolean;
-  /** Called once the input is open and the children are up (the demo starts its sender then). */
-  onReady?: (info: { port: number | undefined }) => void;
+  log: (message: string) => void;
+  /** Stop (exit code 0) when this fires: the command's SIGINT/SIGTERM, a test, the demo. */
+  signal: AbortSignal;
+}
+
+/** A receiver that is up: its input is open, its children run, its metrics are served. */
+export interface ReceiverRun {
+  /** The UDP port it listens on (undefined for TCP). */
+  readonly port: number | undefined;
+  /** Resolves with the exit code once it has stopped and said its summary. */
+  readonly done: Promise<ExitCode>;
 }
 
 export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
-  const log = o.log ?? ((m: string) => process.stderr.write(`ipcast recv: ${m}\n`));
+  return (await startReceiverRun(o)).done;
+}
+
+/** Starts the receiver and returns once it is up (the demo starts its sender then). */
+export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverRun> {
+  const log = o.log;
   if (o.decoder) findProgram(o.decoder[0]!);
   const stats = o.stats ?? emptyReceiverStats();
   const receiver = new Receiver({
@@ -51,57 +64,50 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     policy: o.policy,
     maxRestarts: o.maxRestarts,
     stats,
-    startChild: (kind) =>
+    startChild: (kind, sink) =>
       startDecoderChild(kind, {
         ...(o.decoder ? { decoder: o.decoder } : {}),
         ...(o.spinUs !== undefined ? { spinUs: o.spinUs } : {}),
-        stats: stats.transports[kind]!,
+        stats: sink,
         log,
       }),
     log,
   });
+  let metrics: { url: string; close(): Promise<void> } | undefined;
   try {
     await receiver.start();
+    if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats });
   } catch (err) {
-    // A child that could not start (a kernel limit, a missing program): close the input and
-    // every child that did start, and remove their System V objects, before saying why.
+    // A child that could not start (a kernel limit, a missing program), a metrics port in use:
+    // close the input and every child that did start, and remove their System V objects, before
+    // saying why.
     await receiver.stop();
     throw err;
   }
+  const where =
+    o.endpoint.proto === 'udp'
+      ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort}; chunks ${receiver.nativePath ? 'through the native relay' : 'through JS'})`
+      : `connecting to ${o.endpoint.url}`;
+  log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
 
-  let metrics: { url: string; close(): Promise<void> } | undefined;
-  let onSignal: (sig: NodeJS.Signals) => void = () => {};
-  const stopped = new Promise<number>((resolve) => {
-    onSignal = (sig) => {
-      log(`${sig}: stopping`);
-      resolve(0);
-    };
-    if (o.handleSignals !== false) {
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-    }
-    o.signal?.addEventListener('abort', () => resolve(0), { once: true });
+  const stopped = new Promise<ExitCode>((resolve) => {
+    if (o.signal.aborted) resolve(0);
+    o.signal.addEventListener('abort', () => resolve(0), { once: true });
   });
-  try {
-    if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats });
-    const where =
-      o.endpoint.proto === 'udp'
-        ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort}; chunks ${receiver.nativePath ? 'through the native relay' : 'through JS'})`
-        : `connecting to ${o.endpoint.url}`;
-    log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
-    o.onReady?.({ port: receiver.listeningPort });
-    const code = await Promise.race([receiver.done, stopped]);
-    await receiver.stop();
-    // This process's own CPU time (every thread, the native relay's included; not the children's).
-    const cpu = process.cpuUsage();
-    log(`${summary(stats)}; cpu ${((cpu.user + cpu.system) / 1e6).toFixed(3)} s`);
-    return code as ExitCode;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await receiver.stop();
-    await metrics?.close();
-  }
+  const done = (async (): Promise<ExitCode> => {
+    try {
+      const code = await Promise.race([receiver.done, stopped]);
+      await receiver.stop();
+      // This process's own CPU time (every thread, the native relay's included; not the children's).
+      const cpu = cpuUsage();
+      log(`${summary(stats)}; cpu ${((cpu.user + cpu.system) / 1e6).toFixed(3)} s`);
+      return code as ExitCode;
+    } finally {
+      await receiver.stop();
+      await metrics?.close();
+    }
+  })();
+  return { port: receiver.listeningPort, done };
 }
 
 export function summary(s: ReceiverStats): string {

@@ -21,7 +21,7 @@
 import { ChunkFramer } from '../shared/framer.js';
 import { decodeGuide } from '../shared/guide.js';
 import { GUIDE_CHANNEL, HEADER_BYTES, Kind, decodeChunk, encodeChunk, type Chunk, type DecodeReason, type DecodeResult } from '../shared/protocol.js';
-import { emptyReceiverStats, type ReceiverStats } from '../shared/stats.js';
+import { emptyReceiverStats, type ReceiverStats } from '../receiver/stats.js';
 import type { Endpoint, TcpEndpoint } from '../shared/url.js';
 import { openTcpInput, type TcpInput } from '../receiver/inputs/tcp-input.js';
 import { openUdpInput, type UdpInput } from '../receiver/inputs/udp-input.js';

@@ -29,7 +29,7 @@ export interface PacedChannel {
 }
 
 /** The outputs as UdpOutputs on native sockets, or null when one of them is not. */
-export function nativePacingOutputs(outputs: Output[]): UdpOutput[] | null {
+function nativePacingOutputs(outputs: Output[]): UdpOutput[] | null {
   const udp: UdpOutput[] = [];
   for (const out of outputs) {
     if (!(out instanceof UdpOutput) || out.nativeDestination() === null) return null;
@@ -38,16 +38,28 @@ export function nativePacingOutputs(outputs: Output[]): UdpOutput[] | null {
   return udp.length > 0 ? udp : null;
 }
 
+export interface PacingOptions {
+  raw: boolean;
+  chunkBytes: number;
+  gso: boolean;
+}
+
 export class NativePacing {
   private readonly pacer: NativeUdpPacer;
   private readonly drainWaiters = new Map<number, () => void>();
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(
+  /** A running pacing loop when every output is an IPv4 UDP output on the addon's socket, else null. */
+  static startIfEligible(outputs: Output[], channels: PacedChannel[], opts: PacingOptions, channelStats: ChannelStats[]): NativePacing | null {
+    const udp = nativePacingOutputs(outputs);
+    return udp ? new NativePacing(udp, channels, opts, channelStats) : null;
+  }
+
+  private constructor(
     private readonly outputs: UdpOutput[],
     channels: PacedChannel[],
-    opts: { raw: boolean; chunkBytes: number; gso: boolean },
+    opts: PacingOptions,
     private readonly channelStats: ChannelStats[],
   ) {
     this.pacer = new (loadNative().UdpPacer)(opts, (type, channel) => {
@@ -82,15 +94,40 @@ export class NativePacing {
   }
 
   /** Hands one block of channel `index` to the thread; resolves when it may take the next. false: stopped. */
-  push(index: number, block: Buffer): boolean | Promise<boolean> {
+  private push(index: number, block: Buffer): boolean | Promise<boolean> {
     const r = this.pacer.push(index, block);
     if (r < 0) return false;
     if (r === 1) return true;
     return new Promise<boolean>((resolve) => this.drainWaiters.set(index, () => resolve(!this.stopped)));
   }
 
+  /**
+   * Hands a source's blocks to the thread until the source ends (then its end of stream
+   * follows its queue) or `cut` gives up (a stop: `stopping()` is then true).
+   */
+  async feed(index: number, source: AsyncIterable<Buffer>, cut: <T>(p: Promise<T>) => Promise<T | symbol>, stopping: () => boolean): Promise<void> {
+    const it = source[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      while (!stopping()) {
+        const r = await cut(it.next());
+        if (typeof r === 'symbol') break;
+        if (r.done) {
+          finished = true;
+          break;
+        }
+        const more = this.push(index, r.value);
+        if (more === false || (more !== true && (await cut(more)) !== true)) break;
+      }
+    } finally {
+      // Do not wait: a source blocked in a read (stdin) would hold the shutdown.
+      if (!finished) void it.return?.(undefined)?.catch(() => {});
+    }
+    if (finished) this.end(index);
+  }
+
   /** The channel's source has ended: its end of stream follows its queue. */
-  end(index: number): void {
+  private end(index: number): void {
     this.pacer.end(index);
   }
 

@@ -13,19 +13,16 @@
  *                      ended; in raw format that close is the end of stream).
  */
 import {
-  DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_PAYLOAD_BYTES,
   GUIDE_CHANNEL,
   HEADER_BYTES,
   Kind,
   MAX_DATAGRAM_PAYLOAD_BYTES,
   encodeChunk,
-  writeHeader,
-  type ChunkHeader,
 } from '../shared/protocol.js';
-import { loadNative } from '../shared/native.js';
+import { settings } from '../shared/settings.js';
 import { encodeGuide, type ChannelInfo } from '../shared/guide.js';
-import { RuntimeError, UsageError } from '../shared/errors.js';
+import { OptionError, RuntimeError, UsageError } from '../shared/errors.js';
 import type { Endpoint } from '../shared/url.js';
 import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
@@ -34,7 +31,9 @@ import { UdpOutput } from './outputs/udp.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
 import { TokenBucket, defaultBurstBytes } from './token-bucket.js';
-import { NativePacing, nativePacingOutputs } from './native-pacing.js';
+import { encodeData } from './encode-data.js';
+import { NativePacing } from './native-pacing.js';
+import { validateSenderOptions } from './validate.js';
 
 export type Format = 'ipcast' | 'raw';
 
@@ -62,12 +61,9 @@ export interface SenderOptions {
   guideIntervalMs?: number;
   /** One line at a time, for the operator (the CLI writes them to stderr). */
   log?: (line: string) => void;
-  /**
-   * 'native' (default): when every output is IPv4 UDP, the addon's thread paces and sends
-   * (native-pacing.ts); 'js': Sender.pump() always (IPCAST_PACER=js on the command line).
-   */
+  /** 'native': when every output is IPv4 UDP the addon's thread paces (native-pacing.ts); 'js': pump(). Default: settings().pacer. */
   pacing?: 'native' | 'js';
-  /** Native pacing: send runs of equal-size datagrams with UDP segmentation offload (default true). */
+  /** Native pacing: runs of equal-size datagrams with UDP segmentation offload. Default: settings().gso. */
   gso?: boolean;
 }
 
@@ -152,7 +148,7 @@ export class Sender {
   /** @internal startSender's second half. */
   async start(): Promise<void> {
     const o = this.opts;
-    validate(o, this.format, this.chunkBytes);
+    validateSenderOptions(o, this.format, this.chunkBytes);
     await this.chooseRates();
     const unpaced = o.channels.some((c) => this.rates.get(c.id) === Infinity);
     this.buildGuide();
@@ -179,13 +175,10 @@ export class Sender {
       throw err;
     }
     for (const line of this.rateLines) this.opts.log?.(line);
-    const udp = o.pacing === 'js' ? null : nativePacingOutputs(this.outputs);
-    if (udp) {
-      const paced = o.channels.map((c) => {
-        const rate = this.rates.get(c.id)!;
-        return { id: c.id, rate, burstBytes: this.burstBytes(rate) };
-      });
-      this.pacing = new NativePacing(udp, paced, { raw: this.format === 'raw', chunkBytes: this.chunkBytes, gso: o.gso ?? true }, this.stats.channels);
+    if ((o.pacing ?? settings().pacer) === 'native') {
+      const paced = o.channels.map((c) => ({ id: c.id, rate: this.rates.get(c.id)!, burstBytes: this.burstBytes(this.rates.get(c.id)!) }));
+      const opts = { raw: this.format === 'raw', chunkBytes: this.chunkBytes, gso: o.gso ?? settings().gso };
+      this.pacing = NativePacing.startIfEligible(this.outputs, paced, opts, this.stats.channels);
     }
     this.sendGuide();
     if (this.format === 'ipcast') {
@@ -200,8 +193,8 @@ export class Sender {
       if (rate === undefined) {
         const m = await ch.measure();
         if (!m) {
-          throw new UsageError(
-            `cannot tell the bitrate of channel ${ch.id} '${ch.name}' (not WAV, MP3 or MPEG-TS with PCR): give --rate, for example --rate 320k or --rate max`,
+          throw new OptionError(
+            `cannot tell the bitrate of channel ${ch.id} '${ch.name}' (not WAV, MP3 or MPEG-TS with PCR): give {rate}, for example {rate} 320k or {rate} max`,
             'ERR_NO_RATE',
           );
         }
@@ -325,26 +318,10 @@ export class Sender {
   }
 
   /** Native pacing: the source's blocks (or its chunks, when it has no blocks) to the thread. */
-  private async pumpBlocks(pacing: NativePacing, ch: ChannelSource, index: number): Promise<void> {
+  private pumpBlocks(pacing: NativePacing, ch: ChannelSource, index: number): Promise<void> {
     const s = this.stats.channels[index]!;
-    const source = ch.blocks ?? ch.chunks;
-    const it = source.call(ch, this.chunkBytes, this.opts.loop ?? false, () => s.loops++)[Symbol.asyncIterator]();
-    let finished = false;
-    try {
-      while (!this.stopping) {
-        const r = await this.orStop(it.next());
-        if (r === STOP) break;
-        if (r.done) {
-          finished = true;
-          break;
-        }
-        const more = pacing.push(index, r.value);
-        if (more === false || (more !== true && (await this.orStop(more)) !== true)) break;
-      }
-    } finally {
-      if (!finished) void it.return?.(undefined)?.catch(() => {});
-    }
-    if (finished) pacing.end(index);
+    const source = (ch.blocks ?? ch.chunks).call(ch, this.chunkBytes, this.opts.loop ?? false, () => s.loops++);
+    return pacing.feed(index, source, (p) => this.orStop(p), () => this.stopping);
   }
 
   private async pump(ch: ChannelSource, s: ChannelStats): Promise<void> {
@@ -401,65 +378,6 @@ export class Sender {
         for (const out of this.outputs) out.send(eos);
       }
     }
-  }
-}
-
-const EMPTY = new Uint8Array(0);
-/** Header offsets of the payload length and the checksum (docs/protocol.md). */
-const LENGTH_AT = 8;
-const CHECKSUM_AT = 28;
-let nativeCrc: ((buf: Uint8Array) => number) | null | undefined;
-
-/**
- * encodeChunk() for data chunks, with the checksum from the addon's CRC-32C (SSE4.2 when the
- * CPU has it): the TypeScript tables take ~2 µs per 1316-byte chunk, a fifth of what a datagram
- * may cost at 1 Gbit/s. writeHeader lays the header out (over no payload: no table work), then
- * the length is set and the CRC of header (checksum zero) + payload written. Same bytes.
- */
-export function encodeData(h: ChunkHeader, payload: Uint8Array): Buffer {
-  if (nativeCrc === undefined) {
-    try {
-      nativeCrc = loadNative().crc32c;
-    } catch {
-      nativeCrc = null;
-    }
-  }
-  if (nativeCrc === null) return encodeChunk(h, payload);
-  const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  out.set(payload, HEADER_BYTES);
-  writeHeader(h, EMPTY, out, 0);
-  out.writeUInt32BE(payload.length, LENGTH_AT);
-  out.writeUInt32BE(0, CHECKSUM_AT);
-  out.writeUInt32BE(nativeCrc(out), CHECKSUM_AT);
-  return out;
-}
-
-function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
-  if (o.channels.length === 0) throw new UsageError('no channels to send', 'ERR_USAGE');
-  if (o.outputs.length === 0) throw new UsageError('no outputs: give at least one --to URL', 'ERR_USAGE');
-  const ids = new Set<number>();
-  for (const c of o.channels) {
-    if (!Number.isInteger(c.id) || c.id < 1 || c.id > 65535) throw new UsageError(`channel id must be 1..65535, got ${c.id}`, 'ERR_USAGE');
-    if (ids.has(c.id)) throw new UsageError(`channel ${c.id} given twice`, 'ERR_USAGE');
-    ids.add(c.id);
-  }
-  if (format === 'raw' && o.channels.length > 1) {
-    throw new UsageError(`--format raw carries one channel; this source has ${o.channels.length}`, 'ERR_USAGE');
-  }
-  if (o.rate !== undefined && !(o.rate > 0)) throw new UsageError(`--rate must be above zero, got ${o.rate}`, 'ERR_BAD_RATE');
-  const frameMax = DEFAULT_MAX_FRAME_BYTES - HEADER_BYTES;
-  if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > frameMax) {
-    throw new UsageError(`--chunk must be 1..${frameMax}, got ${chunkBytes}`, 'ERR_BAD_NUMBER');
-  }
-  const udpMax = format === 'raw' ? MAX_DATAGRAM_PAYLOAD_BYTES + HEADER_BYTES : MAX_DATAGRAM_PAYLOAD_BYTES;
-  if (chunkBytes > udpMax && o.outputs.some((e) => e.proto === 'udp')) {
-    throw new UsageError(`--chunk ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
-  }
-  const tcpCount = o.outputs.filter((e) => e.proto === 'tcp').length;
-  if ((o.waitClients ?? 0) > 0 && tcpCount === 0) throw new UsageError('--wait-clients needs a tcp:// output', 'ERR_USAGE');
-  if (o.maxClients !== undefined && tcpCount === 0) throw new UsageError('--max-clients needs a tcp:// output', 'ERR_USAGE');
-  if (o.maxClients !== undefined && o.waitClients !== undefined && o.waitClients > o.maxClients * tcpCount) {
-    throw new UsageError(`--wait-clients ${o.waitClients} can never be reached with --max-clients ${o.maxClients}`, 'ERR_USAGE');
   }
 }
 

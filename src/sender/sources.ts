@@ -18,7 +18,7 @@ import { access, open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
+import { OptionError, RuntimeError, UsageError, describeSystemError } from '../shared/errors.js';
 import { MEASURE_BYTES, measureBitrate, type MeasuredRate } from './bitrate.js';
 import { DEFAULT_TONE_HZ, TONE_BITRATE, toneChunks } from './tone.js';
 
@@ -71,7 +71,7 @@ export interface ResolveOptions {
   channel?: number;
   /** Channel name of a single source. */
   name?: string;
-  /** What `-` reads (default process.stdin). */
+  /** What `-` reads: the command passes its standard input. */
   stdin?: Readable;
 }
 
@@ -83,7 +83,8 @@ export async function resolveSource(spec: SourceSpec | string, opts: ResolveOpti
     case 'tone':
       return [toneSource(spec.hz, spec.seconds, id, opts.name)];
     case 'stdin':
-      return [stdinSource(opts.stdin ?? process.stdin, id, opts.name)];
+      if (!opts.stdin) throw new UsageError("source '-' (stdin) needs a stream to read", 'ERR_USAGE');
+      return [stdinSource(opts.stdin, id, opts.name)];
     case 'file':
     case 'folder': {
       const st = await stat(spec.path).catch((err: unknown) => {
@@ -91,7 +92,7 @@ export async function resolveSource(spec: SourceSpec | string, opts: ResolveOpti
       });
       if (st.isDirectory()) {
         if (opts.channel !== undefined || opts.name !== undefined) {
-          throw new UsageError('--channel and --name apply to a single source; a folder numbers its channels from 1', 'ERR_USAGE');
+          throw new OptionError('{channel} and {name} apply to a single source; a folder numbers its channels from 1', 'ERR_USAGE');
         }
         return folderSource(spec.path);
       }

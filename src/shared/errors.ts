@@ -32,6 +32,28 @@ export class UsageError extends IpcastError {
   }
 }
 
+/**
+ * A bad option of a library call, named the library's way (`{chunkBytes} must be 1..N`: the
+ * option in braces). The message says `chunkBytes`; a command that took the value from a flag
+ * says its flag instead (withNames({ chunkBytes: '--chunk' })): one message, two audiences.
+ */
+export class OptionError extends UsageError {
+  constructor(
+    readonly template: string,
+    code = 'ERR_USAGE',
+  ) {
+    super(OptionError.fill(template, {}), code);
+  }
+
+  withNames(names: Record<string, string>): UsageError {
+    return new UsageError(OptionError.fill(this.template, names), this.code, { cause: this });
+  }
+
+  private static fill(template: string, names: Record<string, string>): string {
+    return template.replace(/\{(\w+)\}/g, (_, option: string) => names[option] ?? option);
+  }
+}
+
 /** Something failed while running: a missing file, a port in use, a dead child. Exit code 1. */
 export class RuntimeError extends IpcastError {
   constructor(message: string, code = 'ERR_RUNTIME', options?: { cause?: unknown }) {

@@ -10,16 +10,14 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { arch, execPath, platform } from 'node:process';
 
 import { RuntimeError } from './errors.js';
-
-/** The package root: this file lives in src/shared/ (tests) or dist/shared/ (built). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { PACKAGE_ROOT } from './package-root.js';
 const BUILD_DIRS = ['build/Release', 'build/Debug'].map((d) => join(PACKAGE_ROOT, d));
 /** Where `npm run prebuild` puts this platform's binaries (scripts/prebuild.mjs). */
-export const PREBUILD_DIR = join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+export const PREBUILD_DIR = join(PACKAGE_ROOT, 'prebuilds', `${platform}-${arch}`);
 
 const require = createRequire(import.meta.url);
 
@@ -260,7 +258,7 @@ function addonCandidates(): string[] {
   return [
     ...BUILD_DIRS.map((d) => join(d, '*.node')),
     join(PREBUILD_DIR, '*.node'),
-    join(dirname(process.execPath), 'prebuilds', `${process.platform}-${process.arch}`, '*.node'),
+    join(dirname(execPath), 'prebuilds', `${platform}-${arch}`, '*.node'),
   ];
 }
 

@@ -21,6 +21,9 @@ import { crc32c } from './crc32c.js';
 export const MAGIC = 0x49504331;
 export const VERSION = 1;
 export const HEADER_BYTES = 32;
+/** Where the payload length and the checksum sit in the header. */
+export const LENGTH_OFFSET = 8;
+export const CHECKSUM_OFFSET = 28;
 /** 7 MPEG-TS packets of 188 bytes: what fits a 1500-byte Ethernet MTU with IP/UDP and our header. */
 export const DEFAULT_PAYLOAD_BYTES = 1316;
 /** The largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP) less our header. */
@@ -68,18 +71,35 @@ export function writeHeader(h: ChunkHeader, payload: Uint8Array, out: Buffer, of
   out[offset + 4] = VERSION;
   out[offset + 5] = h.kind;
   out.writeUInt16BE(h.channel, offset + 6);
-  out.writeUInt32BE(payload.length, offset + 8);
+  out.writeUInt32BE(payload.length, offset + LENGTH_OFFSET);
   out.writeUInt32BE(h.sequence >>> 0, offset + 12);
   out.writeUInt32BE(Math.floor(h.timestampUs / 0x100000000), offset + 16);
   out.writeUInt32BE(h.timestampUs >>> 0, offset + 20);
   out.writeUInt32BE((h.flags ?? 0) >>> 0, offset + 24);
-  out.writeUInt32BE(0, offset + 28);
+  out.writeUInt32BE(0, offset + CHECKSUM_OFFSET);
   let crc = crc32c(out, 0, offset, offset + HEADER_BYTES);
   crc = crc32c(payload, crc);
-  out.writeUInt32BE(crc, offset + 28);
+  out.writeUInt32BE(crc, offset + CHECKSUM_OFFSET);
 }
 
 /** Header + payload in one new buffer. */
+/**
+ * encodeChunk() with the checksum from another CRC-32C (the addon's, SSE4.2 when the CPU has
+ * it): writeHeader lays the header out over no payload (no table work), then the length is
+ * set and the CRC of header (checksum zero) + payload written. Same bytes.
+ */
+export function encodeChunkWithCrc(h: ChunkHeader, payload: Uint8Array, crc: (buf: Uint8Array) => number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  out.set(payload, HEADER_BYTES);
+  writeHeader(h, NO_PAYLOAD, out, 0);
+  out.writeUInt32BE(payload.length, LENGTH_OFFSET);
+  out.writeUInt32BE(0, CHECKSUM_OFFSET);
+  out.writeUInt32BE(crc(out), CHECKSUM_OFFSET);
+  return out;
+}
+
+const NO_PAYLOAD = new Uint8Array(0);
+
 export function encodeChunk(h: ChunkHeader, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
   out.set(payload, HEADER_BYTES);
@@ -97,7 +117,7 @@ export function peekHeader(buf: Buffer, offset: number): number | DecodeReason {
   if (buf[offset + 4] !== VERSION) return 'bad_version';
   const kind = buf[offset + 5]!;
   if (kind < Kind.Data || kind > Kind.Heartbeat) return 'unknown_kind';
-  return buf.readUInt32BE(offset + 8);
+  return buf.readUInt32BE(offset + LENGTH_OFFSET);
 }
 
 /** Decodes exactly one chunk occupying all of `buf` (one datagram, or one frame cut by the framer). */
@@ -105,7 +125,7 @@ export function decodeChunk(buf: Buffer): DecodeResult {
   const length = peekHeader(buf, 0);
   if (typeof length === 'string') return { ok: false, reason: length };
   if (length !== buf.length - HEADER_BYTES) return { ok: false, reason: 'length_mismatch' };
-  const checksum = buf.readUInt32BE(28);
+  const checksum = buf.readUInt32BE(CHECKSUM_OFFSET);
   let crc = crc32c(buf, 0, 0, 28);
   crc = crc32c(ZERO4, crc);
   crc = crc32c(buf, crc, HEADER_BYTES, buf.length);

@@ -14,94 +14,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync } from 'node:fs';
+import { pid } from 'node:process';
 import type { Readable } from 'node:stream';
 
 import { RuntimeError, UsageError } from '../shared/errors.js';
 import { loadNative, nativeExecutable, type NativeIpcInfo, type NativeIpcWriter } from '../shared/native.js';
 import { findExecutable } from '../shared/executable.js';
+import { settings } from '../shared/settings.js';
 import { explainLimit } from './limits.js';
 import { removeRegistry, writeRegistry } from './registry.js';
+import type { HandOffMeta, TransportChild, TransportExit, TransportOptions, WriterStats } from './api.js';
 import { ReportLineParser, type SinkReport } from './report.js';
-
-import { TRANSPORT_KINDS, type TransportKind } from '../shared/stats.js';
-
-export { TRANSPORT_KINDS, type TransportKind };
-
-export interface HandOffMeta {
-  /** The sender's timestamp (µs since the epoch) for end-to-end latency; omit when unknown. */
-  senderTimestampUs?: number;
-}
-
-export interface TransportExit {
-  code: number | null;
-  signal: string | null;
-  /** The sink's final report (undefined for an external decoder on a pipe, or if it died). */
-  report?: SinkReport;
-}
-
-export interface TransportStats {
-  records: number;
-  bytes: number;
-  /** Times the writer found the transport full and waited off the main thread. */
-  waits: number;
-  waitSeconds: number;
-}
-
-export interface TransportChild {
-  readonly kind: TransportKind;
-  readonly pid: number | undefined;
-  /** What was created: ids, fds, pipe capacity, ring geometry, msg limits. */
-  readonly info: Readonly<NativeIpcInfo>;
-  /** The child's stdout when started with stdout: 'pipe'. */
-  readonly stdout: Readable | null;
-  /** true when ipcast-sink reads the transport and reports (progress, report); false when the
-   *  decoder reads the pipe itself (pipe + decoder): nothing is verified or timed then. */
-  readonly sink: boolean;
-  /** Resolves when the data is accepted (backpressure). Rejects with a RuntimeError
-   *  (ERR_TRANSPORT_CHILD_EXITED, ERR_TRANSPORT_CLOSED, ERR_TRANSPORT_IO) when it cannot be. */
-  write(payload: Buffer, meta?: HandOffMeta): Promise<void>;
-  /** Several chunks in one native call (one record each). */
-  writeBatch(payloads: Buffer[], metas?: (HandOffMeta | undefined)[]): Promise<void>;
-  /** true when the transport can take more right now without waiting. */
-  readonly writable: boolean;
-  /** End of stream: the child sees EOS (record, or EOF for a raw pipe); waits for it to exit. */
-  end(): Promise<void>;
-  /** Abort: kill the child, remove the System V objects. Idempotent. */
-  close(): Promise<void>;
-  readonly exited: Promise<TransportExit>;
-  stats(): TransportStats;
-  /** The engine writer itself, for the native relay path, which writes from its own thread
-   *  (native/relay): while it holds it, write() here fails with ERR_LENT. */
-  readonly nativeWriter: NativeIpcWriter;
-  on(event: 'progress', fn: (r: SinkReport) => void): this;
-  on(event: 'report', fn: (r: SinkReport) => void): this;
-}
-
-export interface TransportOptions {
-  /** External decoder argv; undefined = the sink verifies and discards. */
-  decoder?: string[];
-  /** Where the child's (or decoder's) stdout goes. Default 'inherit'. */
-  stdout?: 'inherit' | 'pipe' | 'ignore';
-  /** shm ring geometry (defaults 64 slots x 64 KiB). */
-  slots?: number;
-  slotBytes?: number;
-  /** Pipe capacity to ask for with F_SETPIPE_SZ (default 1 MiB, the unprivileged maximum). */
-  pipeBytes?: number;
-  /** Message body size (default and maximum: msgmax, capped at msg_qbytes). */
-  msgBytes?: number;
-  /** The wait policy (µs, 0..10000): how long a write retries a full transport on the main thread,
-   *  as long as the reader makes room, before the writer's own thread waits. Default
-   *  DEFAULT_WRITE_SPIN_US. The engine turns it off on a process limited to one CPU. */
-  writeSpinUs?: number;
-  /** Test option: the sink sleeps this long after every record (a slow reader). */
-  slowUs?: number;
-  /** Sink progress report period (default 250 ms). */
-  reportMs?: number;
-  /** How long end() waits for the child to exit before killing it (default 30 s). */
-  endTimeoutMs?: number;
-  /** How long to wait for the sink's ready line (default 10 s). */
-  readyTimeoutMs?: number;
-}
+import { TRANSPORT_KINDS, type TransportKind } from './stats.js';
 
 const KILL_GRACE_MS = 2000;
 /** The engine's default spin (native/engine/writer.h IPCAST_DEFAULT_SPIN_US) and its range. */
@@ -109,14 +33,10 @@ const ENGINE_SPIN_US = 30;
 export const MAX_SPIN_US = 10_000;
 /** writeSpinUs when no option gives one: a full transport is retried on the main thread while
  *  the reader makes room at least this often (µs) before the writer's thread waits
- *  (docs/transports.md). The environment variable IPCAST_WRITE_SPIN_US (an integer 0..10000)
+ *  (docs/transports.md). The setting writeSpinUs (IPCAST_WRITE_SPIN_US, an integer 0..10000)
  *  overrides the engine's 30; `ipcast recv` and `ipcast bench` use this unless given --spin-us. */
-export const DEFAULT_WRITE_SPIN_US = envInteger('IPCAST_WRITE_SPIN_US', 0, MAX_SPIN_US) ?? ENGINE_SPIN_US;
-
-function envInteger(name: string, min: number, max: number): number | undefined {
-  const v = process.env[name];
-  const n = v === undefined || !/^\d+$/.test(v) ? NaN : Number(v);
-  return n >= min && n <= max ? n : undefined;
+export function defaultWriteSpinUs(): number {
+  return settings().writeSpinUs ?? ENGINE_SPIN_US;
 }
 
 function positiveInt(name: string, v: number | undefined, min: number, max: number): void {
@@ -149,7 +69,7 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
       slots: opts.slots,
       slotBytes: opts.slotBytes,
       msgBytes: opts.msgBytes,
-      spinUs: opts.writeSpinUs ?? DEFAULT_WRITE_SPIN_US,
+      spinUs: opts.writeSpinUs ?? defaultWriteSpinUs(),
     });
   } catch (err) {
     // A kernel limit that ran out (SEMMNI, SHMMNI, SHMMAX, MSGMNI, ...) is named with its sysctl.
@@ -177,13 +97,13 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
       throw new RuntimeError(`${kind} transport: cannot start ${decoder[0]}: not found or not executable`, 'ERR_TRANSPORT_SPAWN');
     }
     file = nativeExecutable('ipcast-sink');
-    args = ['--wrap', '--parent', String(process.pid), '--', ...decoder];
+    args = ['--wrap', '--parent', String(pid), '--', ...decoder];
   } else {
     file = nativeExecutable('ipcast-sink');
     args = [`--${kind}`];
     if (kind === 'shm') args.push(String(info.shmId), '--sem', String(info.semId));
     if (kind === 'msg') args.push(String(info.msgId));
-    args.push('--parent', String(process.pid));
+    args.push('--parent', String(pid));
     if (registry) args.push('--registry', registry);
     if (opts.slowUs) args.push('--slow-us', String(opts.slowUs));
     if (opts.reportMs) args.push('--report-ms', String(opts.reportMs));
@@ -280,7 +200,7 @@ class IpcTransportChild extends EventEmitter implements TransportChild {
     return this.state === 'open' && this.inflight === null && this.writer.writable();
   }
 
-  stats(): TransportStats {
+  stats(): WriterStats {
     const s = this.writer.stats();
     return { records: s.records, bytes: s.bytes, waits: s.waits, waitSeconds: s.waitNs / 1e9 };
   }

@@ -1,15 +1,15 @@
+export { startTransportChild, defaultWriteSpinUs, MAX_SPIN_US } from './child.js';
+export type { HandOffMeta, TransportChild, TransportExit, TransportOptions, WriterStats } from './api.js';
 export {
-  startTransportChild,
-  DEFAULT_WRITE_SPIN_US,
-  MAX_SPIN_US,
+  emptyHistogram,
+  emptyTransportStats,
+  LATENCY_BUCKETS_US,
+  observeLatency,
   TRANSPORT_KINDS,
-  type HandOffMeta,
-  type TransportChild,
-  type TransportExit,
+  type LatencyHistogram,
   type TransportKind,
-  type TransportOptions,
   type TransportStats,
-} from './child.js';
+} from './stats.js';
 export { SINK_EXIT, ReportLineParser, type LatencyReport, type SinkReport } from './report.js';
 export { decodeRecordHeader, encodeRecord, RECORD_FLAG_EOS, RECORD_HEADER_BYTES, RECORD_MAGIC, RECORD_MAX_PAYLOAD } from './record.js';
 export { listSysv, sysvExists, existingIds, type SysvKind, type SysvObject } from './sysvipc.js';

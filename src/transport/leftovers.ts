@@ -5,6 +5,8 @@
  * segments whose header carries the ring magic "CASTRING" (plus the semaphore array the
  * header names). An object is removable when its owner process is gone.
  */
+import { getuid } from 'node:process';
+
 import { loadNative } from '../shared/native.js';
 import { processAlive, readRegistry, removeRegistry } from './registry.js';
 import { listSysv, type SysvKind, type SysvObject } from './sysvipc.js';
@@ -27,7 +29,7 @@ export interface LeftoverScan {
 
 export function scanLeftovers(): LeftoverScan {
   const native = loadNative();
-  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const uid = getuid?.() ?? -1;
   const live: Record<SysvKind, Map<number, SysvObject>> = {
     shm: new Map(listSysv('shm').map((o) => [o.id, o])),
     sem: new Map(listSysv('sem').map((o) => [o.id, o])),

@@ -4,6 +4,8 @@
  * The addon builds records itself (it stamps the hand-off time as the record enters the
  * transport); this mirror is for tests and tools that craft or inspect records.
  */
+import { hrtime } from 'node:process';
+
 import { crc32c } from '../shared/crc32c.js';
 
 export const RECORD_MAGIC = 0x43525049; // bytes "IPRC"
@@ -16,7 +18,7 @@ export interface RecordHeader {
   length: number;
   crc: number;
   sequence: bigint;
-  /** CLOCK_MONOTONIC ns (process.hrtime.bigint()) when the writer handed the record off. */
+  /** CLOCK_MONOTONIC ns (hrtime.bigint()) when the writer handed the record off. */
   handoffNs: bigint;
   /** Sender's timestamp, µs since the epoch; 0n when unknown. */
   senderUs: bigint;
@@ -33,7 +35,7 @@ export function encodeRecord(
   out.writeUInt32LE(payload.length, 8);
   out.writeUInt32LE(h.crc ?? crc32c(payload), 12);
   out.writeBigUInt64LE(BigInt(h.sequence), 16);
-  out.writeBigUInt64LE(h.handoffNs ?? process.hrtime.bigint(), 24);
+  out.writeBigUInt64LE(h.handoffNs ?? hrtime.bigint(), 24);
   out.writeBigUInt64LE(BigInt(h.senderUs ?? 0), 32);
   out.set(payload, RECORD_HEADER_BYTES);
   return out;

@@ -5,10 +5,12 @@
  * (plus the ring magic of shm segments) to find leftovers; the file is removed when the
  * transport closes, or by the sink when the owner dies.
  */
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getuid, pid } from 'node:process';
 
+import { settings } from '../shared/settings.js';
 import { listSysv, type SysvKind } from './sysvipc.js';
 
 export interface RegistryEntry {
@@ -19,8 +21,7 @@ export interface RegistryEntry {
 }
 
 export function registryDir(): string {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return process.env.IPCAST_IPC_REGISTRY ?? join(tmpdir(), `ipcast-ipc-${uid}`);
+  return settings().registryDir ?? join(tmpdir(), `ipcast-ipc-${getuid?.() ?? 0}`);
 }
 
 /** ctime of one object as /proc/sysvipc shows it (NaN if gone): together with the id it
@@ -33,12 +34,12 @@ export function writeRegistry(transport: 'shm' | 'msg', objects: { kind: SysvKin
   const dir = registryDir();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const entry: RegistryEntry = {
-    ownerPid: process.pid,
+    ownerPid: pid,
     transport,
     createdUnixMs: Date.now(),
     objects: objects.map((o) => ({ ...o, ctime: ctimeOf(o.kind, o.id) })),
   };
-  const file = join(dir, `${process.pid}-${transport}-${objects[0]?.id ?? 0}.json`);
+  const file = join(dir, `${pid}-${transport}-${objects[0]?.id ?? 0}.json`);
   writeFileSync(file, JSON.stringify(entry) + '\n', { mode: 0o600 });
   return file;
 }
@@ -52,8 +53,7 @@ export function removeRegistry(file: string | undefined): void {
   }
 }
 
-export function readRegistry(): { file: string; entry: RegistryEntry | undefined }[] {
-  const dir = registryDir();
+export function readRegistry(dir = registryDir()): { file: string; entry: RegistryEntry | undefined }[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -74,12 +74,7 @@ export function readRegistry(): { file: string; entry: RegistryEntry | undefined
     });
 }
 
+/** Is there a process with this pid (a zombie counts, as for kill(pid, 0))? */
 export function processAlive(pid: number): boolean {
-  if (!(pid > 0)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid > 0 && Number.isInteger(pid) && existsSync(`/proc/${pid}`);
 }

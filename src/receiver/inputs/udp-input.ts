@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { ipv6MulticastScope, isLocalAddress } from '../../shared/local-address.js';
 
 import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
+import { settings } from '../../shared/settings.js';
 import { loadNative, UDP_META_STRIDE, type NativeUdpSocket } from '../../shared/native.js';
 import { DECODE_REASONS, HEADER_BYTES, type DecodeResult, type Kind } from '../../shared/protocol.js';
 import type { UdpEndpoint } from '../../shared/url.js';
@@ -55,17 +56,17 @@ export interface UdpInputOptions {
 }
 
 
-/** Which implementation a URL gets: the native one for IPv4 unless IPCAST_UDP=dgram. */
+/** Which implementation a URL gets: the native one for IPv4 unless the setting udp is 'dgram' (IPCAST_UDP=dgram). */
 export function udpImpl(ep: UdpEndpoint): 'native' | 'dgram' {
-  return ep.family === 4 && process.env.IPCAST_UDP !== 'dgram' ? 'native' : 'dgram';
+  return ep.family === 4 && settings().udp === 'native' ? 'native' : 'dgram';
 }
 
 /**
  * Whether recv's chunks take the native relay path (no JS per chunk; docs/receiver.md):
- * ipcast chunks on the native UDP input, unless IPCAST_RELAY=js asks for the JS path.
+ * ipcast chunks on the native UDP input, unless the setting relay (IPCAST_RELAY=js) asks for the JS path.
  */
 export function relayPath(ep: UdpEndpoint, format: 'ipcast' | 'raw'): 'native' | 'js' {
-  return format === 'ipcast' && udpImpl(ep) === 'native' && process.env.IPCAST_RELAY !== 'js' ? 'native' : 'js';
+  return format === 'ipcast' && udpImpl(ep) === 'native' && settings().relay === 'native' ? 'native' : 'js';
 }
 
 export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers, opts: UdpInputOptions = {}): Promise<UdpInput> {

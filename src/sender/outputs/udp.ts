@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { ipv6MulticastScope, isLocalAddress } from '../../shared/local-address.js';
 import { RuntimeError, UsageError, describeSystemError, errnoName } from '../../shared/errors.js';
 import { loadNative, type NativeUdpSocket } from '../../shared/native.js';
+import { settings } from '../../shared/settings.js';
 import type { UdpEndpoint } from '../../shared/url.js';
 import { countError, newOutputStats, type OutputStats } from '../stats.js';
 import type { Output } from './output.js';
@@ -72,7 +73,7 @@ export class UdpOutput implements Output {
         throw new UsageError(`${ep.url}: interface address ${ep.iface} is not on this machine`, 'ERR_BAD_IFACE');
       }
     }
-    if (ep.family === 4 && process.env.IPCAST_UDP !== 'dgram') this.openNative();
+    if (ep.family === 4 && settings().udp === 'native') this.openNative();
     else await this.openDgram();
   }
 
