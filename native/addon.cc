@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "relay_binding.h"
+#include "repair/repair_binding.h"
 #include "transport_binding.h"
 #include "udp_binding.h"
 #include "wire_binding.h"
@@ -12,6 +13,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ipcast::InitTransport(env, exports);
   ipcast::InitUdp(env, exports);
   ipcast::InitRelay(env, exports);
+  ipcast::srt::InitSrt(env, exports);
+  ipcast::rist::InitRist(env, exports);
   return exports;
 }
 

@@ -13,6 +13,7 @@ import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason, type D
 import { emptyTransportStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
+import { openRistInput, openSrtInput, type MessageInput, type MessageInputHandlers } from './inputs/repair-input.js';
 import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
 import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
 import { NativePath } from './native-path.js';
@@ -56,6 +57,8 @@ interface Session {
 export class Receiver {
   private udp: UdpInput | undefined;
   private tcp: TcpInput | undefined;
+  /** SRT or RIST: whole chunks, in order, repaired by the library. */
+  private repair: MessageInput | undefined;
   /** The native relay path (UDP, ipcast format): chunks never reach JS. */
   private native: NativePath | undefined;
   /** The native relay's live stream: the next session's children feed from its outputs. */
@@ -97,6 +100,22 @@ export class Receiver {
         { decode: this.o.format === 'ipcast', relay: native },
       );
       if (native) this.startNativePath(this.udp.fd!);
+    } else if (ep.proto === 'srt' || ep.proto === 'rist') {
+      const handlers: MessageInputHandlers = {
+        connected: (peer) => {
+          if (this.connections++ > 0) this.o.stats.reconnects++;
+          this.o.log(`${ep.proto}: ${peer} connected`);
+          this.sequence.next();
+        },
+        message: (buf) => this.onDatagram(buf),
+        disconnected: (why) => {
+          if (this.o.format === 'raw' && this.session) this.endSession(`the sender went away (${why})`);
+          else this.o.log(`${ep.proto}: ${why}`);
+        },
+        warning: (m) => this.o.log(m),
+      };
+      this.repair = ep.proto === 'srt' ? openSrtInput(ep, handlers) : openRistInput(ep, handlers);
+      this.o.stats.links = this.repair.links;
     } else {
       this.tcp = openTcpInput(ep, {
         connected: () => {
@@ -135,7 +154,7 @@ export class Receiver {
     if (this.native) {
       if (this.session) this.native.endIdle();
     } else {
-      await Promise.all([this.udp?.close(), this.tcp?.close()]);
+      await Promise.all([this.udp?.close(), this.tcp?.close(), this.repair?.close()]);
     }
     const sessions = [...this.endingSessions, ...(this.session ? [this.session] : [])];
     this.session = undefined;
@@ -155,7 +174,7 @@ export class Receiver {
   }
 
   get listeningPort(): number | undefined {
-    return this.udp?.port;
+    return this.udp?.port ?? this.repair?.port;
   }
 
   /** True when chunks take the native relay path (no JS per chunk). */

@@ -31,6 +31,7 @@ import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
 import { UdpOutput } from './outputs/udp.js';
+import { repairOutput, repairPayloadLimit } from './outputs/repair.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
 import { TokenBucket, defaultBurstBytes } from './token-bucket.js';
@@ -76,6 +77,8 @@ export class Sender {
   readonly done: Promise<void>;
   private readonly outputs: Output[] = [];
   private readonly tcp: TcpServerOutput[] = [];
+  /** Outputs other than TCP that count clients (an SRT listener): --wait-clients counts them too. */
+  private readonly servers: (Output & { clientCount: number })[] = [];
   private readonly rates = new Map<number, number>();
   /** Said once the outputs are open, so a failure to open is the only line printed. */
   private readonly rateLines: string[] = [];
@@ -139,7 +142,15 @@ export class Sender {
     try {
       for (const ep of o.outputs) {
         const out =
-          ep.proto === 'udp'
+          ep.proto === 'srt' || ep.proto === 'rist'
+            ? repairOutput(ep, {
+                maxMessageBytes: this.chunkBytes + (this.format === 'ipcast' ? HEADER_BYTES : 0),
+                guide: () => this.lastGuide,
+                onClients: () => this.clientsChanged?.(),
+                links: (this.stats.links ??= []),
+                ...(o.log ? { log: o.log } : {}),
+              })
+            : ep.proto === 'udp'
             ? new UdpOutput(ep)
             : new TcpServerOutput(ep, {
                 ...(o.maxClients !== undefined ? { maxClients: o.maxClients } : {}),
@@ -153,6 +164,7 @@ export class Sender {
         this.outputs.push(out);
         this.stats.outputs.push(out.stats);
         if (out instanceof TcpServerOutput) this.tcp.push(out);
+        else if ('clientCount' in out) this.servers.push(out as Output & { clientCount: number });
       }
     } catch (err) {
       await Promise.all(this.outputs.map((out) => out.close([])));
@@ -194,7 +206,10 @@ export class Sender {
       return { id: c.id, name: c.name, description: c.description, bitrate: r === Infinity ? 0 : r };
     });
     this.guidePayload = encodeGuide(infos);
-    if (this.guidePayload.length > MAX_DATAGRAM_PAYLOAD_BYTES && this.opts.outputs.some((e) => e.proto === 'udp')) {
+    const limit = Math.min(
+      ...this.opts.outputs.map((e) => (e.proto === 'udp' ? MAX_DATAGRAM_PAYLOAD_BYTES : e.proto === 'tcp' ? Infinity : repairPayloadLimit(e) - HEADER_BYTES)),
+    );
+    if (this.guidePayload.length > limit) {
       throw new UsageError(
         `the guide of ${infos.length} channels (${this.guidePayload.length} bytes) does not fit one datagram; use fewer channels or shorter descriptions`,
         'ERR_GUIDE_TOO_LARGE',
@@ -243,7 +258,7 @@ export class Sender {
   private async waitForClients(): Promise<void> {
     const want = this.opts.waitClients ?? 0;
     if (want <= 0) return;
-    const count = (): number => this.tcp.reduce((n, t) => n + t.clientCount, 0);
+    const count = (): number => [...this.tcp, ...this.servers].reduce((n, t) => n + t.clientCount, 0);
     this.opts.log?.(`waiting for ${want} TCP receiver${want === 1 ? '' : 's'} on ${this.tcpAddresses().map((a) => `${a.host}:${a.port}`).join(', ')}`);
     while (!this.stopping && count() < want) {
       await Promise.race([this.stopped, new Promise<void>((r) => (this.clientsChanged = r))]);
@@ -396,8 +411,14 @@ function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
   if (chunkBytes > udpMax && o.outputs.some((e) => e.proto === 'udp')) {
     throw new UsageError(`--chunk ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
   }
+  for (const e of o.outputs) {
+    if (e.proto !== 'srt' && e.proto !== 'rist') continue;
+    const max = repairPayloadLimit(e) - (format === 'raw' ? 0 : HEADER_BYTES);
+    if (chunkBytes > max) throw new UsageError(`--chunk ${chunkBytes} does not fit one ${e.proto.toUpperCase()} packet: at most ${max} bytes of payload`, 'ERR_BAD_NUMBER');
+  }
   const tcpCount = o.outputs.filter((e) => e.proto === 'tcp').length;
-  if ((o.waitClients ?? 0) > 0 && tcpCount === 0) throw new UsageError('--wait-clients needs a tcp:// output', 'ERR_USAGE');
+  const serving = tcpCount + o.outputs.filter((e) => e.proto === 'srt' && e.mode === 'listener').length;
+  if ((o.waitClients ?? 0) > 0 && serving === 0) throw new UsageError('--wait-clients needs a tcp:// output or an srt:// listener', 'ERR_USAGE');
   if (o.maxClients !== undefined && tcpCount === 0) throw new UsageError('--max-clients needs a tcp:// output', 'ERR_USAGE');
   if (o.maxClients !== undefined && o.waitClients !== undefined && o.waitClients > o.maxClients * tcpCount) {
     throw new UsageError(`--wait-clients ${o.waitClients} can never be reached with --max-clients ${o.maxClients}`, 'ERR_USAGE');

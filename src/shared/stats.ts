@@ -5,6 +5,7 @@
  */
 import type { DecodeReason } from './protocol.js';
 import type { ChannelInfo } from './guide.js';
+import type { LinkStats } from './link-stats.js';
 
 export type TransportKind = 'pipe' | 'shm' | 'msg';
 export const TRANSPORT_KINDS: readonly TransportKind[] = ['pipe', 'shm', 'msg'];
@@ -104,6 +105,8 @@ export interface ReceiverStats {
   guide: ChannelInfo[];
   endOfStream: boolean;
   transports: Partial<Record<TransportKind, TransportStats>>;
+  /** SRT and RIST inputs: the connection as the library counts it. */
+  links?: LinkStats[];
 }
 
 export function emptyReceiverStats(): ReceiverStats {
