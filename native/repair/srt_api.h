@@ -110,6 +110,7 @@ struct Api {
   int32_t (*epoll_set)(int, int32_t);
   int (*epoll_release)(int);
   uint32_t (*getversion)(void);
+  void (*setloglevel)(int);  // syslog levels: LOG_ERR = 3
 };
 
 // Opens the library (once; `name` is tried first, then Debian's sonames) and resolves every

@@ -85,11 +85,13 @@ const Api* Load(const std::string& name, std::string* why) {
   sym(api.epoll_set, "srt_epoll_set");
   sym(api.epoll_release, "srt_epoll_release");
   sym(api.getversion, "srt_getversion");
+  sym(api.setloglevel, "srt_setloglevel");
   if (!ok) {
     dlclose(h);
     return nullptr;
   }
   api.startup();
+  api.setloglevel(3);  // errors only: its warnings (a FEC group it could not rebuild) are counted in srt_bstats
   loaded = true;  // kept open for the life of the process (libsrt's threads are global)
   return &api;
 }

@@ -84,8 +84,12 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
   });
   try {
     if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats });
+    const ep = o.endpoint;
+    const listens = ep.proto === 'udp' || (ep.proto === 'srt' && ep.mode === 'listener') || ep.proto === 'rist';
     const where =
-      o.endpoint.proto === 'udp'
+      ep.proto !== 'udp' && listens
+        ? `listening on ${ep.url} (port ${receiver.listeningPort})`
+        : ep.proto === 'udp'
         ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort}; chunks ${receiver.nativePath ? 'through the native relay' : 'through JS'})`
         : `connecting to ${o.endpoint.url}`;
     log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
@@ -116,6 +120,11 @@ export function summary(s: ReceiverStats): string {
     `reconnects ${s.reconnects}`,
     `decode errors ${errors || '0'}`,
   ];
+  for (const l of s.links ?? []) {
+    parts.push(
+      `${l.proto} ${l.peer}: packets ${l.packetsReceived}, lost ${l.lost}, retransmitted ${l.retransmitted}, recovered ${l.recovered} (fec ${l.fecRecovered}), dropped too late ${l.droppedTooLate}, rtt ${l.rttMs.toFixed(3)} ms`,
+    );
+  }
   for (const t of Object.values(s.transports)) {
     const measured = t.sink
       ? `sink verified ${t.sinkChunks} chunks, hand-off p50 ${t.handOffLatency.p50Us} us p99 ${t.handOffLatency.p99Us} us`

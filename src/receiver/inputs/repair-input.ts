@@ -14,6 +14,7 @@ import { RuntimeError } from '../../shared/errors.js';
 import type { NativeRistLink, NativeSrtLink } from '../../shared/native.js';
 import { loadRepairLibrary } from '../../shared/repair-libs.js';
 import { ristLibraryUrl, type RistEndpoint, type SrtEndpoint } from '../../shared/repair-url.js';
+import { SRT_FEC_MAX_MESSAGE, SRT_MAX_MESSAGE } from '../../sender/outputs/repair.js';
 import { srtNativeOptions } from '../../sender/outputs/srt.js';
 
 export interface MessageInputHandlers {
@@ -71,8 +72,9 @@ export function openSrtInput(ep: SrtEndpoint, h: MessageInputHandlers): MessageI
   };
   const start = (): NativeSrtLink => {
     try {
-      // Receive buffers take any live-mode message; payloadsize only bounds what we send.
-      return new native.SrtLink(srtNativeOptions(ep), (type, id, data, extra) => {
+      // libsrt's FEC filter sizes its rebuild buffers by the receiver's own payloadsize: the
+      // largest a sender may use (a 1348-byte chunk against the default 1316 corrupts its heap).
+      return new native.SrtLink(srtNativeOptions(ep, ep.packetFilter ? SRT_FEC_MAX_MESSAGE : SRT_MAX_MESSAGE), (type, id, data, extra) => {
         if (type === 'connected') {
           if (current) {
             h.warning(`srt ${ep.url}: refused ${String(extra)}: a sender is already connected`);

@@ -5,15 +5,16 @@ import { RistOutput } from './rist.js';
 import { SrtOutput, type SrtOutputOptions } from './srt.js';
 
 /** SRT live mode: one message in one packet of at most 1456 bytes; the FEC filter takes 4 of them. */
-const SRT_MAX_MESSAGE = 1456;
+export const SRT_MAX_MESSAGE = 1456;
 const SRT_FEC_HEADER = 4;
+export const SRT_FEC_MAX_MESSAGE = SRT_MAX_MESSAGE - SRT_FEC_HEADER;
 /** RIST: one RTP packet within a 1500-byte MTU (IP 20 + UDP 8 + RTP 12 + 1460), as SRT's budget. */
 const RIST_MAX_MESSAGE = 1456;
 
 /** The largest chunk (header included) one packet of this endpoint carries. */
 export function repairPayloadLimit(ep: SrtEndpoint | RistEndpoint): number {
   if (ep.proto === 'rist') return RIST_MAX_MESSAGE;
-  return SRT_MAX_MESSAGE - (ep.packetFilter ? SRT_FEC_HEADER : 0);
+  return ep.packetFilter ? SRT_FEC_MAX_MESSAGE : SRT_MAX_MESSAGE;
 }
 
 export function repairOutput(ep: SrtEndpoint | RistEndpoint, o: SrtOutputOptions): Output {
