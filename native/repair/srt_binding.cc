@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -91,7 +93,9 @@ const Api* Load(const std::string& name, std::string* why) {
     return nullptr;
   }
   api.startup();
-  api.setloglevel(3);  // errors only: its warnings (a FEC group it could not rebuild) are counted in srt_bstats
+  // Critical messages only: its warnings (a FEC group it could not rebuild) are counted in
+  // srt_bstats, and its errors are returned to the caller, who says them in one line.
+  api.setloglevel(2);
   loaded = true;  // kept open for the life of the process (libsrt's threads are global)
   return &api;
 }
@@ -192,6 +196,7 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
     };
     setInt(O_TRANSTYPE, 0, "transtype=live");
     if (num("latency", -1) >= 0) setInt(O_LATENCY, num("latency", 120), "latency");
+    drain_ms_ = (num("latency", -1) >= 0 ? num("latency", 120) : 120) + 250;
     if (num("payloadSize", 0) > 0) setInt(O_PAYLOADSIZE, num("payloadSize", 0), "payloadsize");
     if (!str("packetFilter").empty()) setStr(O_PACKETFILTER, str("packetFilter"), "packetfilter");
     if (!str("passphrase").empty()) setStr(O_PASSPHRASE, str("passphrase"), "passphrase");
@@ -246,6 +251,18 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
   std::vector<Napi::Promise::Deferred> stop_waiters_;
   std::mutex conns_mu_;
   std::set<SRTSOCKET> conns_;  // connections the thread watches; send() accepts only these
+  struct Draining {
+    SRTSOCKET s;
+    int64_t until;
+    std::string why;
+  };
+  std::vector<Draining> draining_;  // thread only
+  std::map<SRTSOCKET, std::unique_ptr<srt::Stats>> final_stats_;  // under conns_mu_
+  int64_t drain_ms_ = 0;
+
+  static int64_t Now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
 
   // Waits when JS is behind (the queue holds 64 events): libsrt's receive buffer holds the rest.
   void Emit(Event* e) {
@@ -298,6 +315,13 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
 
   void Unwatch(SRTSOCKET s, const std::string& why) {
     A->epoll_remove_usock(eid_, s);
+    // libsrt forgets a broken socket soon: keep its last figures for stats().
+    auto st = std::make_unique<srt::Stats>();
+    memset(st.get(), 0, sizeof(srt::Stats));
+    if (A->bstats(s, st.get(), 0) != ERROR) {
+      std::lock_guard<std::mutex> lock(conns_mu_);
+      final_stats_[s] = std::move(st);
+    }
     {
       std::lock_guard<std::mutex> lock(conns_mu_);
       if (!conns_.erase(s)) return;
@@ -331,7 +355,7 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
     std::vector<EpollEvent> evs(64);
     std::vector<char> buf(RECV_BYTES);
     while (!stop_) {
-      int n = A->epoll_uwait(eid_, evs.data(), (int)evs.size(), 100);
+      int n = A->epoll_uwait(eid_, evs.data(), (int)evs.size(), draining_.empty() ? 100 : 5);
       for (int i = 0; i < n && !stop_; i++) {
         SRTSOCKET s = evs[i].fd;
         if (mode_ == 1 && s == sock_) {
@@ -347,7 +371,19 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
         if (evs[i].events & EPOLL_IN) ReadAll(s, buf);
         int st = A->getsockstate(s);
         if ((evs[i].events & EPOLL_ERR) || st == S_BROKEN || st == S_CLOSED || st == S_NONEXIST) {
-          Unwatch(s, st == S_BROKEN ? "connection lost" : "closed");
+          // The peer closed or went away: what libsrt still holds is delivered at its time
+          // (TSBPD), so go on reading it for the latency budget before saying it ended.
+          A->epoll_remove_usock(eid_, s);
+          draining_.push_back({s, Now() + drain_ms_, st == S_BROKEN ? "connection lost" : "closed"});
+        }
+      }
+      for (size_t i = 0; i < draining_.size();) {
+        ReadAll(draining_[i].s, buf);
+        if (Now() >= draining_[i].until || stop_) {
+          Unwatch(draining_[i].s, draining_[i].why);
+          draining_.erase(draining_.begin() + i);
+        } else {
+          i++;
         }
       }
     }
@@ -438,7 +474,12 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
     SRTSOCKET s = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : INVALID_SOCK;
     auto st = std::make_unique<srt::Stats>();
     memset(st.get(), 0, sizeof(srt::Stats));
-    if (finished_ || A->bstats(s, st.get(), 0) == ERROR) return env.Undefined();
+    if (finished_ || A->bstats(s, st.get(), 0) == ERROR) {
+      std::lock_guard<std::mutex> lock(conns_mu_);
+      auto it = final_stats_.find(s);
+      if (it == final_stats_.end()) return env.Undefined();
+      *st = *it->second;
+    }
     Napi::Object o = Napi::Object::New(env);
     o.Set("msTimeStamp", (double)st->msTimeStamp);
     o.Set("pktSentTotal", (double)st->pktSentTotal);
