@@ -141,3 +141,35 @@ describe('SRT through libsrt', () => {
     expect(r.stderr).toMatch(/librist4/);
   });
 });
+
+describe('SRT statistics on /metrics', () => {
+  it("ipcast_link_* on recv's /metrics agree with the lossy path's drop count", async () => {
+    const dir = tempDir();
+    const src = join(dir, 'in.bin');
+    writeFileSync(src, randomBytes(rng(1505), 600_000));
+    const port = await freePort('udp');
+    const recv = spawnIpcast(['recv', `srt://@:${port}?latency=200`, '--exec', 'cat', '--metrics', '127.0.0.1:0', '--idle-timeout', '30'], { timeoutMs: 30_000 });
+    const line = await recv.waitFor(/metrics http:\/\/127\.0\.0\.1:\d+\//);
+    const metricsUrl = new URL('metrics', /http:\/\/\S+\//.exec(line)![0]).href;
+    const path = await startLossyUdpPath({ seed: 1505, loss: 0.02, impairable: srtData, label: srtLabel, toPort: port });
+    paths.push(path);
+    const send = await ipcast(['send', src, '--rate', '8M', '--to', `srt://127.0.0.1:${path.port}?latency=200`], { timeout: 20_000 });
+    expect(send.exitCode, send.stderr).toBe(0);
+    await recv.waitFor(/srt: connection lost|srt: closed/, 10_000);
+    const text = await (await fetch(metricsUrl)).text();
+    const value = (name: string): number => {
+      const m = new RegExp(`^${name}\\{[^}]*proto="srt"[^}]*\\} (\\S+)$`, 'm').exec(text);
+      if (!m) throw new Error(`${name} not on /metrics:\n${text.slice(0, 2000)}`);
+      return Number(m[1]);
+    };
+    const originals = path.record.droppedBy.original ?? 0;
+    expect(originals).toBeGreaterThan(3);
+    expect(value('ipcast_link_lost_packets_total')).toBe(originals);
+    expect(value('ipcast_link_recovered_packets_total')).toBeGreaterThanOrEqual(originals);
+    expect(value('ipcast_link_dropped_too_late_packets_total')).toBe(0);
+    expect(value('ipcast_link_rtt_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value('ipcast_link_received_packets_total')).toBeGreaterThan(400);
+    recv.proc.kill('SIGTERM');
+    await recv.proc;
+  }, 30_000);
+});

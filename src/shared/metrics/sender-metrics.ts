@@ -41,6 +41,8 @@ export interface SenderStatsLike {
   channels: readonly SenderChannelStatsLike[];
   outputs: readonly SenderOutputStatsLike[];
   guides?: number;
+  /** SRT and RIST connections (exported by link-metrics.ts). */
+  links?: readonly import('../link-stats.js').LinkStats[];
 }
 
 export const SENDER_METRIC_NAMES = [
