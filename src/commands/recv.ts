@@ -14,6 +14,9 @@ URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a mult
          udp://@[ff3e::1]:PORT?iface=NAME|ADDR6[&source=ADDR6]       join an IPv6 group
          udp://@:PORT[?rcvbuf=BYTES], udp://@[::]:PORT               bind unicast
          tcp://HOST:PORT                                             connect (reconnects)
+         srt://@:PORT[?latency=MS&passphrase=…&packetfilter=…]       SRT listener (libsrt)
+         srt://HOST:PORT[?…], srt://HOST:PORT?mode=rendezvous        SRT caller (reconnects)
+         rist://@:PORT[?buffer=MS], rist://@GROUP:PORT?iface=ADDR    RIST simple profile (librist)
 
 Options:
   --channel N          channel to play (default: the first in the guide)
@@ -40,6 +43,9 @@ Options:
 IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
 orders and hands off every chunk (IPCAST_RELAY=js in the environment: the JavaScript path).
 The first line says which path the chunks take; the summary ends with recv's own CPU time.
+
+srt:// and rist:// need libsrt / librist at run time (docs/repair.md); the summary adds the
+library's own counts (lost, retransmitted, recovered, dropped too late, RTT).
 
 Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 usage error.`,
   options: {

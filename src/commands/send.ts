@@ -21,6 +21,10 @@ URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface requir
          udp://HOST:PORT                              unicast
          udp://HOST:PORT?broadcast=1                  broadcast
          tcp://ADDR:PORT                              listen; serves many receivers
+         srt://HOST:PORT[?latency=MS&passphrase=…&pbkeylen=16|24|32&packetfilter=fec,cols:C,rows:R[,arq:never]]
+                                                      SRT caller (libsrt); mode=rendezvous too
+         srt://@:PORT[?…]                             SRT listener: serves many callers
+         rist://HOST:PORT[?buffer=MS], rist://GROUP:PORT?iface=ADDR   RIST simple profile (librist)
 
 Options:
   --to URL            an output (repeat for several); every output gets every chunk
@@ -39,7 +43,9 @@ Options:
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help          this text
 
-A TCP receiver that falls 4 MiB behind is dropped; it never slows the others.
+A TCP receiver that falls 4 MiB behind is dropped; it never slows the others; an SRT caller
+whose send buffer is full is dropped too. srt:// and rist:// need libsrt / librist at run time
+(docs/repair.md); a chunk must fit one packet (--chunk at most 1424 with ipcast's header).
 SIGINT/SIGTERM: end of stream on every output, sockets closed, exit 0.
 
 Examples:
