@@ -37,6 +37,9 @@ Options:
                        full retries it until the decoder side has made no room for N µs, then
                        sleeps until there is room; 0 sleeps at once (default 30, or
                        IPCAST_WRITE_SPIN_US when set; no spin on a process with one CPU)
+  --flow ack           acknowledge each chunk of a sender run with --flow ack (unicast udp://),
+                       holding the answer while a decoder's buffer is full: the sender never
+                       outruns this receiver (chunks go through node:dgram and JavaScript)
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help           this text
 
@@ -60,6 +63,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     'max-restarts': { type: 'string' },
     'spin-us': { type: 'string' },
     metrics: { type: 'string' },
+    flow: { type: 'string' },
   },
   run: async (args) => {
     const v = args.values;
@@ -69,6 +73,11 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     const transports = parseTransports(str(v.transport) ?? 'pipe');
     const policy = str(v.policy) ?? 'drop-oldest';
     if (policy !== 'drop-oldest' && policy !== 'block') throw new UsageError(`--policy must be drop-oldest or block, got '${policy}'`);
+    const flow = str(v.flow);
+    if (flow !== undefined && flow !== 'ack') throw new UsageError(`--flow expects ack, got '${flow}'`);
+    if (flow === 'ack' && (endpoint.proto !== 'udp' || endpoint.mode !== 'unicast' || format !== 'ipcast')) {
+      throw new UsageError('--flow ack is for a unicast udp:// URL in ipcast format');
+    }
     const { runReceiver } = await import('../receiver/run.js');
     return runReceiver({
       endpoint,
@@ -83,6 +92,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
       maxRestarts: v['max-restarts'] !== undefined ? parseInteger(str(v['max-restarts'])!, '--max-restarts', 0, 1000) : 5,
       ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
       ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
+      ...(flow === 'ack' ? { flowAck: true } : {}),
     });
   },
 };

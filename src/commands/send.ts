@@ -38,6 +38,9 @@ Options:
   --loop              replay a file or folder source forever
   --channel N         channel id of a single source (default 1)
   --name S            channel name of a single source (default: the file name)
+  --flow ack          stop-and-wait flow control on unicast udp:// outputs: one chunk in flight,
+                      the next only once recv (run with --flow ack) has acknowledged it; lost
+                      chunks are sent again. At most one chunk per round trip (docs/repair.md)
   --wait-clients N    hold the stream until N TCP receivers are connected
   --max-clients N     TCP receivers served at once per tcp:// output; more are refused
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
@@ -64,6 +67,7 @@ Examples:
     'wait-clients': { type: 'string' },
     'max-clients': { type: 'string' },
     metrics: { type: 'string' },
+    flow: { type: 'string' },
   },
   run: async ({ values, positionals }) => {
     if (positionals.length !== 1) {
@@ -91,6 +95,8 @@ Examples:
     const waitClients = num('wait-clients', 0, 100_000);
     const maxClients = num('max-clients', 1, 100_000);
     const name = str(values.name);
+    const flow = str(values.flow);
+    if (flow !== undefined && flow !== 'ack') throw new UsageError(`--flow expects ack, got '${flow}'`);
 
     const [{ parseSource, resolveSource, startSender }, { serveMetrics }] = await Promise.all([
       import('../sender/index.js'),
@@ -106,6 +112,7 @@ Examples:
       outputs,
       format: format as Format,
       loop: values.loop === true,
+      ...(flow === 'ack' ? { flow: 'ack' as const } : {}),
       ...(rate !== undefined ? { rate } : {}),
       ...(chunkBytes !== undefined ? { chunkBytes } : {}),
       ...(burstBytes !== undefined ? { burstBytes } : {}),

@@ -17,6 +17,8 @@ import { openRistInput, openSrtInput, type MessageInput, type MessageInputHandle
 import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
 import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
 import { NativePath } from './native-path.js';
+import { FlowAcker } from './flow-acker.js';
+import { ackRequested } from '../shared/flow-ack.js';
 import { RunSequence, SequenceTracker } from './sequence-tracker.js';
 
 export interface ReceiverOptions {
@@ -34,6 +36,8 @@ export interface ReceiverOptions {
   /** Forks the child of one transport (the decoder itself, or the sink in front of it). */
   startChild(kind: TransportKind): Promise<FeedableChild>;
   log(message: string): void;
+  /** Acknowledge chunks that ask for it (recv --flow ack; UDP through node:dgram and JS). */
+  flowAck?: boolean;
 }
 
 /** UDP may reorder: hold up to this many chunks, at most REORDER_HOLD_MS. TCP never reorders. */
@@ -57,6 +61,8 @@ interface Session {
 export class Receiver {
   private udp: UdpInput | undefined;
   private tcp: TcpInput | undefined;
+  /** recv --flow ack: answers the sender, and holds the answer while a decoder is behind. */
+  private acker: FlowAcker | undefined;
   /** SRT or RIST: whole chunks, in order, repaired by the library. */
   private repair: MessageInput | undefined;
   /** The native relay path (UDP, ipcast format): chunks never reach JS. */
@@ -93,11 +99,19 @@ export class Receiver {
   async start(): Promise<void> {
     const ep = this.o.endpoint;
     if (ep.proto === 'udp') {
-      const native = relayPath(ep, this.o.format) === 'native';
+      const native = relayPath(ep, this.o.format) === 'native' && !this.o.flowAck;
+      if (this.o.flowAck) this.acker = new FlowAcker();
       this.udp = await openUdpInput(
         ep,
-        { datagram: (buf, _from, decoded) => this.onDatagram(buf, decoded), warning: (m) => this.o.log(m) },
-        { decode: this.o.format === 'ipcast', relay: native },
+        {
+          datagram: (buf, from, decoded, fromPort) => {
+            this.onDatagram(buf, decoded);
+            const a = this.acker && fromPort !== undefined ? ackRequested(buf) : undefined;
+            if (a) this.acker!.ack(a.channel, a.sequence, from, fromPort!);
+          },
+          warning: (m) => this.o.log(m),
+        },
+        { decode: this.o.format === 'ipcast' && !this.o.flowAck, relay: native, dgram: this.o.flowAck === true },
       );
       if (native) this.startNativePath(this.udp.fd!);
     } else if (ep.proto === 'srt' || ep.proto === 'rist') {
@@ -155,6 +169,7 @@ export class Receiver {
       if (this.session) this.native.endIdle();
     } else {
       await Promise.all([this.udp?.close(), this.tcp?.close(), this.repair?.close()]);
+      this.acker?.close();
     }
     const sessions = [...this.endingSessions, ...(this.session ? [this.session] : [])];
     this.session = undefined;
@@ -316,7 +331,8 @@ export class Receiver {
           start: () => this.o.startChild(kind),
           stats,
           maxBufferBytes: this.o.maxBufferBytes,
-          policy: this.o.endpoint.proto === 'tcp' ? this.o.policy : 'drop-oldest',
+          // With --flow ack a full buffer holds the acknowledgement back: nothing is dropped.
+          policy: this.o.endpoint.proto === 'tcp' ? this.o.policy : this.o.flowAck ? 'block' : 'drop-oldest',
           maxRestarts: this.o.maxRestarts,
           backpressure: (paused) => this.onBackpressure(kind, paused),
           log: this.o.log,
@@ -345,6 +361,7 @@ export class Receiver {
     else this.paused.delete(kind);
     if (this.paused.size > 0) this.tcp?.pause();
     else this.tcp?.resume();
+    this.acker?.setPaused(this.paused.size > 0);
   }
 
   /** Ends the current stream: the children's input is closed and they are waited for. */

@@ -26,6 +26,8 @@ export interface RunReceiverOptions {
   /** The writers' wait policy (µs, 0..10000); default DEFAULT_WRITE_SPIN_US (src/transport/child.ts). */
   spinUs?: number;
   metrics?: { host: string; port: number };
+  /** Acknowledge chunks that ask for it (send --flow ack). */
+  flowAck?: boolean;
   stats?: ReceiverStats;
   log?: (message: string) => void;
   /** Stop when this signal fires (tests, the demo). */
@@ -50,6 +52,7 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     maxBufferBytes: o.maxBufferBytes,
     policy: o.policy,
     maxRestarts: o.maxRestarts,
+    ...(o.flowAck ? { flowAck: true } : {}),
     stats,
     startChild: (kind) =>
       startDecoderChild(kind, {

@@ -31,6 +31,7 @@ import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
 import { UdpOutput } from './outputs/udp.js';
+import { AckedUdpOutput } from './outputs/udp-ack.js';
 import { repairOutput, repairPayloadLimit } from './outputs/repair.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
@@ -60,6 +61,8 @@ export interface SenderOptions {
   tcpClientBufferBytes?: number;
   /** Default 1000. */
   guideIntervalMs?: number;
+  /** 'ack': stop-and-wait flow control on unicast UDP outputs (src/sender/outputs/udp-ack.ts). */
+  flow?: 'ack';
   /** One line at a time, for the operator (the CLI writes them to stderr). */
   log?: (line: string) => void;
 }
@@ -151,7 +154,9 @@ export class Sender {
                 ...(o.log ? { log: o.log } : {}),
               })
             : ep.proto === 'udp'
-            ? new UdpOutput(ep)
+            ? o.flow === 'ack'
+              ? new AckedUdpOutput(ep)
+              : new UdpOutput(ep)
             : new TcpServerOutput(ep, {
                 ...(o.maxClients !== undefined ? { maxClients: o.maxClients } : {}),
                 ...(o.tcpClientBufferBytes !== undefined ? { maxClientBufferBytes: o.tcpClientBufferBytes } : {}),
@@ -410,6 +415,11 @@ function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
   const udpMax = format === 'raw' ? MAX_DATAGRAM_PAYLOAD_BYTES + HEADER_BYTES : MAX_DATAGRAM_PAYLOAD_BYTES;
   if (chunkBytes > udpMax && o.outputs.some((e) => e.proto === 'udp')) {
     throw new UsageError(`--chunk ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
+  }
+  if (o.flow === 'ack') {
+    if (format === 'raw') throw new UsageError('--flow ack needs ipcast format (the acknowledgement names the chunk)', 'ERR_USAGE');
+    const bad = o.outputs.find((e) => e.proto !== 'udp' || e.mode !== 'unicast');
+    if (bad) throw new UsageError(`--flow ack is for unicast udp:// outputs; ${bad.url} is not one`, 'ERR_USAGE');
   }
   for (const e of o.outputs) {
     if (e.proto !== 'srt' && e.proto !== 'rist') continue;
