@@ -14,14 +14,14 @@ export class FlowAcker {
   private held: { buf: Buffer; host: string; port: number }[] = [];
   private paused = false;
   /** Acknowledgements sent, and held back while paused. */
-  acked = 0;
-  heldBack = 0;
+  readonly counts = { acked: 0, heldBack: 0 };
 
   ack(channel: number, sequence: number, host: string, port: number): void {
     const a = { buf: ackFor(channel, sequence), host, port };
     if (this.paused) {
-      this.heldBack++;
+      this.counts.heldBack++;
       this.held.push(a);
+      this.send({ buf: ackFor(channel, sequence, true), host, port }, false); // keep waiting
       return;
     }
     this.send(a);
@@ -35,7 +35,7 @@ export class FlowAcker {
     for (const a of held) this.send(a);
   }
 
-  private send(a: { buf: Buffer; host: string; port: number }): void {
+  private send(a: { buf: Buffer; host: string; port: number }, count = true): void {
     const family: 4 | 6 = isIP(a.host) === 6 ? 6 : 4;
     let s = this.sockets.get(family);
     if (!s) {
@@ -44,7 +44,7 @@ export class FlowAcker {
       this.sockets.set(family, s);
     }
     s.send(a.buf, a.port, a.host);
-    this.acked++;
+    if (count) this.counts.acked++;
   }
 
   close(): void {

@@ -100,7 +100,10 @@ export class Receiver {
     const ep = this.o.endpoint;
     if (ep.proto === 'udp') {
       const native = relayPath(ep, this.o.format) === 'native' && !this.o.flowAck;
-      if (this.o.flowAck) this.acker = new FlowAcker();
+      if (this.o.flowAck) {
+        this.acker = new FlowAcker();
+        this.o.stats.flowAck = this.acker.counts;
+      }
       this.udp = await openUdpInput(
         ep,
         {

@@ -123,6 +123,7 @@ export function summary(s: ReceiverStats): string {
     `reconnects ${s.reconnects}`,
     `decode errors ${errors || '0'}`,
   ];
+  if (s.flowAck) parts.push(`flow ack: acknowledged ${s.flowAck.acked}, held back ${s.flowAck.heldBack} while a decoder was behind`);
   for (const l of s.links ?? []) {
     parts.push(
       `${l.proto} ${l.peer}: packets ${l.packetsReceived}, lost ${l.lost}, retransmitted ${l.retransmitted}, recovered ${l.recovered} (fec ${l.fecRecovered}), dropped too late ${l.droppedTooLate}, rtt ${l.rttMs.toFixed(3)} ms`,

@@ -107,6 +107,8 @@ export interface ReceiverStats {
   transports: Partial<Record<TransportKind, TransportStats>>;
   /** SRT and RIST inputs: the connection as the library counts it. */
   links?: LinkStats[];
+  /** recv --flow ack: acknowledgements sent, and how many waited for a decoder to catch up. */
+  flowAck?: { acked: number; heldBack: number };
 }
 
 export function emptyReceiverStats(): ReceiverStats {

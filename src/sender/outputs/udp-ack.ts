@@ -6,7 +6,8 @@
  * Retransmission: after RTO without the acknowledgement the chunk is sent again, the RTO
  * doubling each time (from max(MIN_RTO, 4 x the smoothed RTT), RTT sampled on chunks sent
  * once only: Karn's rule); after MAX_TRIES the output fails: ready() rejects, the sender ends
- * with one line, exit 1. Guides are sent as they come, never acknowledged.
+ * with one line, exit 1, unless the receiver answered "busy" (its decoder is behind: the
+ * count starts over). Guides are sent as they come, never acknowledged.
  */
 import { createSocket, type Socket } from 'node:dgram';
 
@@ -17,9 +18,10 @@ import { countError, newOutputStats, type OutputStats } from '../stats.js';
 import type { Output } from './output.js';
 
 const MIN_RTO_MS = 5;
-const FIRST_RTO_MS = 200;
-const MAX_RTO_MS = 2000;
-const MAX_TRIES = 12;
+const FIRST_RTO_MS = 100;
+const MAX_RTO_MS = 800;
+/** About 3 s without an answer: the receiver is gone (or not run with --flow ack). */
+const MAX_TRIES = 6;
 
 interface InFlight {
   buf: Buffer;
@@ -119,8 +121,14 @@ export class AckedUdpOutput implements Output {
     const a = parseAck(msg);
     const f = this.inflight;
     if (!a || !f || a.channel !== f.channel || a.sequence !== f.sequence) return; // a late duplicate
+    if (a.busy) {
+      // Received; the receiver's decoder is behind. Keep probing, never give up meanwhile.
+      f.tries = 1;
+      f.sentAt = Number.NaN; // no RTT sample from this chunk
+      return;
+    }
     clearTimeout(this.timer);
-    if (f.tries === 1) {
+    if (f.tries === 1 && !Number.isNaN(f.sentAt)) {
       const rtt = performance.now() - f.sentAt;
       this.srtt = this.srtt === 0 ? rtt : 0.875 * this.srtt + 0.125 * rtt;
       this.flow.srttMs = this.srtt;
