@@ -16,7 +16,7 @@ URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a mult
          tcp://HOST:PORT                                             connect (reconnects)
          srt://@:PORT[?latency=MS&passphrase=…&packetfilter=…]       SRT listener (libsrt)
          srt://HOST:PORT[?…], srt://HOST:PORT?mode=rendezvous        SRT caller (reconnects)
-         rist://@:PORT[?buffer=MS], rist://@GROUP:PORT?iface=ADDR    RIST simple profile (librist)
+         rist://@:PORT[?buffer=MS]                                   RIST simple profile (librist)
 
 Options:
   --channel N          channel to play (default: the first in the guide)

@@ -24,7 +24,7 @@ URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface requir
          srt://HOST:PORT[?latency=MS&passphrase=…&pbkeylen=16|24|32&packetfilter=fec,cols:C,rows:R[,arq:never]]
                                                       SRT caller (libsrt); mode=rendezvous too
          srt://@:PORT[?…]                             SRT listener: serves many callers
-         rist://HOST:PORT[?buffer=MS], rist://GROUP:PORT?iface=ADDR   RIST simple profile (librist)
+         rist://HOST:PORT[?buffer=MS]                 RIST simple profile (librist)
 
 Options:
   --to URL            an output (repeat for several); every output gets every chunk

@@ -12,9 +12,8 @@
  *     onreq|always][,layout:even|staircase], streamid=, conntimeo=MS, localport= (rendezvous)
  *
  *   rist://HOST:PORT[?buffer=MS]          send (simple profile: RTP on PORT, RTCP on PORT+1)
- *   rist://GROUP:PORT?iface=ADDR          send to a multicast group
  *   rist://@:PORT, rist://@ADDR:PORT      receive (NACKs go back to the sender)
- *   rist://@GROUP:PORT?iface=ADDR         join a multicast group and receive
+ *   (a multicast group is refused: librist 0.2.7 cannot be bound to an interface; docs/repair.md)
  *     PORT is even (RTCP takes PORT+1). buffer=MS: the recovery buffer (librist's default 1000).
  */
 import { isIP } from 'node:net';
@@ -139,12 +138,17 @@ export function parseRepairEndpoint(text: string, scheme: 'srt' | 'rist', rest: 
 
   function rist(): RistEndpoint {
     if (role === 'send' && at) throw bad("'@' (listen on) is for receiving: ipcast send takes rist://HOST:PORT");
-    if (role === 'recv' && !at) throw bad("a receiving rist URL starts with '@': rist://@:PORT or rist://@GROUP:PORT?iface=ADDR");
+    if (role === 'recv' && !at) throw bad("a receiving rist URL starts with '@': rist://@:PORT");
     if (role === 'send' && host === '') throw bad('missing host');
     if (port % 2 !== 0) throw bad(`RIST takes an even port (RTCP uses the next one), got ${port}`);
     const multicast = host !== '' && isMulticast(host);
     const iface = params.get('iface');
-    if (multicast && iface === undefined) throw bad('a multicast URL must name its interface: add ?iface=ADDR (for example iface=127.0.0.1)');
+    if (multicast) {
+      // librist 0.2.7 neither sets IP_MULTICAST_IF nor honours miface= for what it sends (data,
+      // and a receiver's RTCP to the group): strace shows bare sendto()s, which would leave by
+      // the default route. ipcast never sends multicast without naming its interface.
+      throw bad('RIST multicast is not supported: librist 0.2.7 cannot be told the interface to send on (docs/repair.md)');
+    }
     if (!multicast && iface !== undefined) throw bad(`iface applies to a multicast group; ${host || 'this address'} is not one`);
     if (iface !== undefined && isIP(iface) === 0) throw bad(`iface must be an interface address, got '${iface}'`);
     const ep: RistEndpoint = { proto: 'rist', listen: at, host, port, family, multicast, url: text };
