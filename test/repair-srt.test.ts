@@ -173,3 +173,27 @@ describe('SRT statistics on /metrics', () => {
     await recv.proc;
   }, 30_000);
 });
+
+describe('SRT through ipcast relay', () => {
+  it('send → 1% loss → relay srt://@ in, srt://@ out → recv (caller): byte-exact, headers preserved', async () => {
+    const dir = tempDir();
+    const src = join(dir, 'in.bin');
+    const out = join(dir, 'out.bin');
+    const data = randomBytes(rng(1506), 800_000);
+    writeFileSync(src, data);
+    const [inPort, outPort] = [await freePort('udp'), await freePort('udp')];
+    const relay = spawnIpcast(['relay', `srt://@:${inPort}?latency=200`, '--to', `srt://@:${outPort}`, '--exit-on-eos'], { timeoutMs: 30_000 });
+    await relay.waitFor(/relaying srt/);
+    const recv = spawnIpcast(['recv', `srt://127.0.0.1:${outPort}`, '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '5'], { timeoutMs: 30_000 });
+    await recv.waitFor(/srt: 127\.0\.0\.1:\d+ connected/); // recv's call reached the relay's output
+    const path = await startLossyUdpPath({ seed: 1506, loss: 0.01, impairable: srtData, label: srtLabel, toPort: inPort });
+    paths.push(path);
+    const send = await ipcast(['send', src, '--rate', '8M', '--to', `srt://127.0.0.1:${path.port}?latency=200`], { timeout: 30_000 });
+    expect(send.exitCode, send.stderr).toBe(0);
+    expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
+    expect(path.record.dropped).toBeGreaterThan(0);
+    expect(sha(readFileSync(out))).toBe(sha(data));
+    expect(recv.stderrText()).toMatch(/lost 0;/);
+    expect((await relay.proc).exitCode, relay.stderrText()).toBe(0);
+  }, 30_000);
+});
