@@ -4,6 +4,7 @@
  * srt-live-transmit. The test TS is 2 s of testsrc in MPEG-2 (50 frames), made by ffmpeg.
  */
 import { execa } from 'execa';
+import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,5 +82,29 @@ describe('SRT and RIST interop', () => {
     // librist 0.2.7 loses the first packet of a new flow (docs/repair.md); the rest is exact.
     expect(got.length).toBeGreaterThanOrEqual(want.length - 1316);
     expect(want.subarray(want.length - got.length).equals(got)).toBe(true);
+  }, 20_000);
+
+  it('ipcast rist:// output → ristreceiver → UDP: the stream after librist\'s first packet, byte for byte', async () => {
+    const port = 2 * Math.floor((await freePort('udp')) / 2);
+    const sink = dgram.createSocket('udp4');
+    const got: Buffer[] = [];
+    sink.on('message', (d) => got.push(d));
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+    const rr = execa('ristreceiver', ['-p', '0', '-v', '3', '-i', `rist://@127.0.0.1:${port}`, '-o', `udp://127.0.0.1:${sink.address().port}`], { reject: false, timeout: 15_000 });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const send = await ipcast(['send', ts, '--format', 'raw', '--to', `rist://127.0.0.1:${port}`], { timeout: 15_000 });
+      expect(send.exitCode, send.stderr).toBe(0);
+      const want = readFileSync(ts);
+      const end = Date.now() + 5000;
+      while (Buffer.concat(got).length < want.length - 1316 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      const all = Buffer.concat(got);
+      expect(all.length).toBeGreaterThanOrEqual(want.length - 1316);
+      expect(want.subarray(want.length - all.length).equals(all)).toBe(true);
+    } finally {
+      rr.kill('SIGTERM');
+      await rr;
+      sink.close();
+    }
   }, 20_000);
 });
