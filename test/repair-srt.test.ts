@@ -169,6 +169,9 @@ describe('SRT statistics on /metrics', () => {
     expect(value('ipcast_link_dropped_too_late_packets_total')).toBe(0);
     expect(value('ipcast_link_rtt_seconds')).toBeGreaterThanOrEqual(0);
     expect(value('ipcast_link_received_packets_total')).toBeGreaterThan(400);
+    // The dashboard's data carries the same figures.
+    const snap = (await (await fetch(new URL('snapshot.json', metricsUrl))).json()) as { links: { proto: string; lost: number }[] };
+    expect(snap.links.find((l) => l.proto === 'srt')?.lost).toBe(originals);
     recv.proc.kill('SIGTERM');
     await recv.proc;
   }, 30_000);

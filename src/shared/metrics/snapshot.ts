@@ -6,6 +6,7 @@
  */
 import type { ChannelInfo } from '../guide.js';
 import { TRANSPORT_KINDS, type ReceiverStats, type TransportKind } from '../stats.js';
+import type { LinkStats } from '../link-stats.js';
 import type { SenderStatsLike } from './sender-metrics.js';
 
 export interface TransportSnapshot {
@@ -74,6 +75,8 @@ export interface DashboardSnapshot {
   network: NetworkSnapshot | null;
   guide: ChannelInfo[];
   sender: { outputs: SenderOutputSnapshot[] } | null;
+  /** SRT and RIST connections (receiver's and sender's), as their libraries count them. */
+  links: LinkStats[];
 }
 
 export interface SnapshotSources {
@@ -175,6 +178,7 @@ export function createSnapshotSource(sources: SnapshotSources): () => DashboardS
             })),
           }
         : null,
+      links: [...(receiver?.links ?? []), ...(sender?.links ?? [])].map((l) => ({ ...l })),
     };
   };
 }
