@@ -130,6 +130,21 @@ describe('SRT through libsrt', () => {
     expect(send.stderr).toMatch(/cannot connect/);
   }, 30_000);
 
+  it('rendezvous (both sides call each other): byte-exact', async () => {
+    const dir = tempDir();
+    const src = join(dir, 'in.bin');
+    const out = join(dir, 'out.bin');
+    const data = randomBytes(rng(1507), 300_000);
+    writeFileSync(src, data);
+    const [a, b] = [await freePort('udp'), await freePort('udp')];
+    const recv = spawnIpcast(['recv', `srt://127.0.0.1:${a}?mode=rendezvous&localport=${b}`, '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '5'], { timeoutMs: 20_000 });
+    await recv.waitFor(/connecting to srt/);
+    const send = await ipcast(['send', src, '--rate', '8M', '--to', `srt://127.0.0.1:${b}?mode=rendezvous&localport=${a}`], { timeout: 20_000 });
+    expect(send.exitCode, send.stderr).toBe(0);
+    expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
+    expect(sha(readFileSync(out))).toBe(sha(data));
+  }, 20_000);
+
   it('without libsrt (or librist): one line naming the Debian package, exit 2', async () => {
     const s = await ipcast(['send', 'tone', '--to', 'srt://127.0.0.1:9'], { env: { ...process.env, IPCAST_LIBSRT: 'libnope.so' } as Record<string, string> });
     expect(s.exitCode).toBe(2);
