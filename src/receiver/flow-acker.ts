@@ -7,7 +7,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 
-import { ackFor } from '../shared/flow-ack.js';
+import { ackFor, ackRequested } from '../shared/flow-ack.js';
 
 export class FlowAcker {
   private readonly sockets = new Map<4 | 6, Socket>();
@@ -15,6 +15,12 @@ export class FlowAcker {
   private paused = false;
   /** Acknowledgements sent, and held back while paused. */
   readonly counts = { acked: 0, heldBack: 0 };
+
+  /** Every datagram from node:dgram: acknowledged if it asks for it. */
+  onDatagram(buf: Buffer, host: string, port: number | undefined): void {
+    const a = port === undefined ? undefined : ackRequested(buf);
+    if (a) this.ack(a.channel, a.sequence, host, port!);
+  }
 
   ack(channel: number, sequence: number, host: string, port: number): void {
     const a = { buf: ackFor(channel, sequence), host, port };

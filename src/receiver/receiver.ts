@@ -13,12 +13,8 @@ import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk, type DecodeReason, type D
 import { emptyTransportStats, type ReceiverStats, type TransportKind } from '../shared/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
-import { openRistInput, openSrtInput, type MessageInput, type MessageInputHandlers } from './inputs/repair-input.js';
-import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
-import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
+import { openReceiverInput, type OpenedInput } from './inputs/open-input.js';
 import { NativePath } from './native-path.js';
-import { FlowAcker } from './flow-acker.js';
-import { ackRequested } from '../shared/flow-ack.js';
 import { RunSequence, SequenceTracker } from './sequence-tracker.js';
 
 export interface ReceiverOptions {
@@ -59,12 +55,10 @@ interface Session {
 }
 
 export class Receiver {
-  private udp: UdpInput | undefined;
-  private tcp: TcpInput | undefined;
-  /** recv --flow ack: answers the sender, and holds the answer while a decoder is behind. */
-  private acker: FlowAcker | undefined;
-  /** SRT or RIST: whole chunks, in order, repaired by the library. */
-  private repair: MessageInput | undefined;
+  private udp: OpenedInput['udp'];
+  private tcp: OpenedInput['tcp'];
+  private acker: OpenedInput['acker']; // recv --flow ack
+  private repair: OpenedInput['repair']; // SRT, RIST
   /** The native relay path (UDP, ipcast format): chunks never reach JS. */
   private native: NativePath | undefined;
   /** The native relay's live stream: the next session's children feed from its outputs. */
@@ -98,58 +92,23 @@ export class Receiver {
 
   async start(): Promise<void> {
     const ep = this.o.endpoint;
-    if (ep.proto === 'udp') {
-      const native = relayPath(ep, this.o.format) === 'native' && !this.o.flowAck;
-      if (this.o.flowAck) {
-        this.acker = new FlowAcker();
-        this.o.stats.flowAck = this.acker.counts;
-      }
-      this.udp = await openUdpInput(
-        ep,
-        {
-          datagram: (buf, from, decoded, fromPort) => {
-            this.onDatagram(buf, decoded);
-            const a = this.acker && fromPort !== undefined ? ackRequested(buf) : undefined;
-            if (a) this.acker!.ack(a.channel, a.sequence, from, fromPort!);
-          },
-          warning: (m) => this.o.log(m),
-        },
-        { decode: this.o.format === 'ipcast' && !this.o.flowAck, relay: native, dgram: this.o.flowAck === true },
-      );
-      if (native) this.startNativePath(this.udp.fd!);
-    } else if (ep.proto === 'srt' || ep.proto === 'rist') {
-      const handlers: MessageInputHandlers = {
-        connected: (peer) => {
-          if (this.connections++ > 0) this.o.stats.reconnects++;
-          this.o.log(`${ep.proto}: ${peer} connected`);
-          this.sequence.next();
-        },
-        message: (buf) => this.onDatagram(buf),
-        disconnected: (why) => {
-          if (this.o.format === 'raw' && this.session) this.endSession(`the sender went away (${why})`);
-          else this.o.log(`${ep.proto}: ${why}`);
-        },
-        warning: (m) => this.o.log(m),
-      };
-      this.repair = ep.proto === 'srt' ? openSrtInput(ep, handlers) : openRistInput(ep, handlers);
-      this.o.stats.links = this.repair.links;
-    } else {
-      this.tcp = openTcpInput(ep, {
-        connected: () => {
-          if (this.connections++ > 0) this.o.stats.reconnects++;
-          this.framer = this.newFramer();
-          // A new connection may be a restarted sender: sequence numbers start over.
-          this.sequence.next();
-        },
-        data: (buf) => this.onTcpData(buf),
-        disconnected: (why) => {
-          if (this.o.format === 'raw' && this.session) this.endSession('the sender closed the connection');
-          // A failed attempt is reported once by the input itself; say only that a live connection ended.
-          else if (why !== 'no connection') this.o.log(`tcp: ${why}; reconnecting`);
-        },
-        warning: (m) => this.o.log(m),
-      });
-    }
+    const input = await openReceiverInput(ep, this.o, {
+      datagram: (buf, decoded) => this.onDatagram(buf, decoded),
+      tcpData: (buf) => this.onTcpData(buf),
+      newConnection: () => {
+        if (this.connections++ > 0) this.o.stats.reconnects++;
+        this.framer = this.newFramer();
+        this.sequence.next();
+      },
+      connectionEnded: (why) => {
+        if (this.o.format === 'raw' && this.session) this.endSession(ep.proto === 'tcp' ? 'the sender closed the connection' : `${ep.proto}: ${why}`);
+        else if (why !== 'no connection') this.o.log(`${ep.proto}: ${why}${ep.proto === 'tcp' ? '; reconnecting' : ''}`);
+      },
+      log: (m) => this.o.log(m),
+    });
+    ({ udp: this.udp, tcp: this.tcp, repair: this.repair, acker: this.acker } = input);
+    Object.assign(this.o.stats, this.acker ? { flowAck: this.acker.counts } : {}, this.repair ? { links: this.repair.links } : {});
+    if (input.native) this.startNativePath(this.udp!.fd!);
     // Fork the children before the stream starts: forking stalls the event loop for a moment,
     // and a live UDP stream arriving meanwhile would overflow the socket buffer.
     this.startSession();

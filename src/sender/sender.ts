@@ -31,8 +31,8 @@ import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
 import { UdpOutput } from './outputs/udp.js';
-import { AckedUdpOutput } from './outputs/udp-ack.js';
-import { repairOutput, repairPayloadLimit } from './outputs/repair.js';
+import { AckedUdpOutput, validateFlowAck } from './outputs/udp-ack.js';
+import { repairOutput, repairPayloadLimit, validateRepairOutputs } from './outputs/repair.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
 import { TokenBucket, defaultBurstBytes } from './token-bucket.js';
@@ -80,7 +80,7 @@ export class Sender {
   readonly done: Promise<void>;
   private readonly outputs: Output[] = [];
   private readonly tcp: TcpServerOutput[] = [];
-  /** Outputs other than TCP that count clients (an SRT listener): --wait-clients counts them too. */
+  /** Other outputs that count clients (an SRT listener): --wait-clients counts them too. */
   private readonly servers: (Output & { clientCount: number })[] = [];
   private readonly rates = new Map<number, number>();
   /** Said once the outputs are open, so a failure to open is the only line printed. */
@@ -144,27 +144,22 @@ export class Sender {
     this.buildGuide();
     try {
       for (const ep of o.outputs) {
+        const guide = (): Buffer | null => this.lastGuide;
+        const onClients = (): void => this.clientsChanged?.();
+        const log = o.log ? { log: o.log } : {};
         const out =
           ep.proto === 'srt' || ep.proto === 'rist'
-            ? repairOutput(ep, {
-                maxMessageBytes: this.chunkBytes + (this.format === 'ipcast' ? HEADER_BYTES : 0),
-                guide: () => this.lastGuide,
-                onClients: () => this.clientsChanged?.(),
-                links: (this.stats.links ??= []),
-                ...(o.log ? { log: o.log } : {}),
-              })
+            ? repairOutput(ep, { maxMessageBytes: this.chunkBytes + (this.format === 'ipcast' ? HEADER_BYTES : 0), guide, onClients, links: (this.stats.links ??= []), ...log })
             : ep.proto === 'udp'
-            ? o.flow === 'ack'
-              ? new AckedUdpOutput(ep)
-              : new UdpOutput(ep)
-            : new TcpServerOutput(ep, {
-                ...(o.maxClients !== undefined ? { maxClients: o.maxClients } : {}),
-                ...(o.tcpClientBufferBytes !== undefined ? { maxClientBufferBytes: o.tcpClientBufferBytes } : {}),
-                paceByFastestClient: unpaced,
-                guide: () => this.lastGuide,
-                onClients: () => this.clientsChanged?.(),
-                ...(o.log ? { log: o.log } : {}),
-              });
+              ? o.flow === 'ack' ? new AckedUdpOutput(ep) : new UdpOutput(ep)
+              : new TcpServerOutput(ep, {
+                  ...(o.maxClients !== undefined ? { maxClients: o.maxClients } : {}),
+                  ...(o.tcpClientBufferBytes !== undefined ? { maxClientBufferBytes: o.tcpClientBufferBytes } : {}),
+                  paceByFastestClient: unpaced,
+                  guide,
+                  onClients,
+                  ...log,
+                });
         await out.open();
         this.outputs.push(out);
         this.stats.outputs.push(out.stats);
@@ -211,9 +206,7 @@ export class Sender {
       return { id: c.id, name: c.name, description: c.description, bitrate: r === Infinity ? 0 : r };
     });
     this.guidePayload = encodeGuide(infos);
-    const limit = Math.min(
-      ...this.opts.outputs.map((e) => (e.proto === 'udp' ? MAX_DATAGRAM_PAYLOAD_BYTES : e.proto === 'tcp' ? Infinity : repairPayloadLimit(e) - HEADER_BYTES)),
-    );
+    const limit = Math.min(...this.opts.outputs.map((e) => (e.proto === 'udp' ? MAX_DATAGRAM_PAYLOAD_BYTES : e.proto === 'tcp' ? Infinity : repairPayloadLimit(e) - HEADER_BYTES)));
     if (this.guidePayload.length > limit) {
       throw new UsageError(
         `the guide of ${infos.length} channels (${this.guidePayload.length} bytes) does not fit one datagram; use fewer channels or shorter descriptions`,
@@ -416,16 +409,8 @@ function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
   if (chunkBytes > udpMax && o.outputs.some((e) => e.proto === 'udp')) {
     throw new UsageError(`--chunk ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
   }
-  if (o.flow === 'ack') {
-    if (format === 'raw') throw new UsageError('--flow ack needs ipcast format (the acknowledgement names the chunk)', 'ERR_USAGE');
-    const bad = o.outputs.find((e) => e.proto !== 'udp' || e.mode !== 'unicast');
-    if (bad) throw new UsageError(`--flow ack is for unicast udp:// outputs; ${bad.url} is not one`, 'ERR_USAGE');
-  }
-  for (const e of o.outputs) {
-    if (e.proto !== 'srt' && e.proto !== 'rist') continue;
-    const max = repairPayloadLimit(e) - (format === 'raw' ? 0 : HEADER_BYTES);
-    if (chunkBytes > max) throw new UsageError(`--chunk ${chunkBytes} does not fit one ${e.proto.toUpperCase()} packet: at most ${max} bytes of payload`, 'ERR_BAD_NUMBER');
-  }
+  if (o.flow === 'ack') validateFlowAck(o.outputs, format);
+  validateRepairOutputs(o.outputs, format === 'raw' ? chunkBytes : chunkBytes + HEADER_BYTES);
   const tcpCount = o.outputs.filter((e) => e.proto === 'tcp').length;
   const serving = tcpCount + o.outputs.filter((e) => e.proto === 'srt' && e.mode === 'listener').length;
   if ((o.waitClients ?? 0) > 0 && serving === 0) throw new UsageError('--wait-clients needs a tcp:// output or an srt:// listener', 'ERR_USAGE');

@@ -146,3 +146,7 @@ export function openRistInput(ep: RistEndpoint, h: MessageInputHandlers): Messag
     },
   };
 }
+
+export function openRepairInput(ep: SrtEndpoint | RistEndpoint, h: MessageInputHandlers): MessageInput {
+  return ep.proto === 'srt' ? openSrtInput(ep, h) : openRistInput(ep, h);
+}

@@ -1,5 +1,6 @@
 /** The SRT and RIST outputs behind one door: which class, and how large a chunk may be. */
-import type { RistEndpoint, SrtEndpoint } from '../../shared/url.js';
+import { UsageError } from '../../shared/errors.js';
+import type { Endpoint, RistEndpoint, SrtEndpoint } from '../../shared/url.js';
 import type { Output } from './output.js';
 import { RistOutput } from './rist.js';
 import { SrtOutput, type SrtOutputOptions } from './srt.js';
@@ -19,4 +20,15 @@ export function repairPayloadLimit(ep: SrtEndpoint | RistEndpoint): number {
 
 export function repairOutput(ep: SrtEndpoint | RistEndpoint, o: SrtOutputOptions): Output {
   return ep.proto === 'srt' ? new SrtOutput(ep, o) : new RistOutput(ep, o);
+}
+
+/** Every chunk (`wireBytes`: payload, with the header in ipcast format) must fit one packet. */
+export function validateRepairOutputs(outputs: Endpoint[], wireBytes: number): void {
+  for (const e of outputs) {
+    if (e.proto !== 'srt' && e.proto !== 'rist') continue;
+    const max = repairPayloadLimit(e);
+    if (wireBytes > max) {
+      throw new UsageError(`--chunk does not fit one ${e.proto.toUpperCase()} packet (${wireBytes} bytes on the wire, at most ${max}): lower --chunk by ${wireBytes - max}`, 'ERR_BAD_NUMBER');
+    }
+  }
 }

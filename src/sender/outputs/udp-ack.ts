@@ -11,9 +11,9 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 
-import { RuntimeError, describeSystemError } from '../../shared/errors.js';
+import { RuntimeError, UsageError, describeSystemError } from '../../shared/errors.js';
 import { ackRequested, parseAck, withAckRequest } from '../../shared/flow-ack.js';
-import type { UdpEndpoint } from '../../shared/url.js';
+import type { Endpoint, UdpEndpoint } from '../../shared/url.js';
 import { countError, newOutputStats, type OutputStats } from '../stats.js';
 import type { Output } from './output.js';
 
@@ -159,4 +159,10 @@ export class AckedUdpOutput implements Output {
     this.socket = undefined;
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
+}
+
+export function validateFlowAck(outputs: Endpoint[], format: 'ipcast' | 'raw'): void {
+  if (format === 'raw') throw new UsageError('--flow ack needs ipcast format (the acknowledgement names the chunk)', 'ERR_USAGE');
+  const bad = outputs.find((e) => e.proto !== 'udp' || e.mode !== 'unicast');
+  if (bad) throw new UsageError(`--flow ack is for unicast udp:// outputs; ${bad.url} is not one`, 'ERR_USAGE');
 }
