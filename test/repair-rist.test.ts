@@ -44,6 +44,7 @@ describe('RIST through librist', () => {
     expect(send.exitCode, send.stderr).toBe(0);
     const r = await recv.proc;
     expect(r.exitCode, recv.stderrText()).toBe(0);
+    console.log(`rist buffer=500, loss 0.01: the path dropped ${path.record.dropped} of ${path.record.impairable} RTP packets; recv: ${/rist \S+ \S+: packets.*?ms/.exec(recv.stderrText())?.[0]}`);
     expect(path.record.dropped).toBeGreaterThan(5);
     expect(path.record.reverse).toBeGreaterThan(0);
     expect(sha(readFileSync(out))).toBe(sha(data));
