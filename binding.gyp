@@ -40,8 +40,11 @@
         "native/relay/relay_control.c",
         "native/relay/relay_out.c",
         "native/relay/relay_wait.c",
-        "native/relay/sequencer.c"
+        "native/relay/sequencer.c",
+        "native/repair/srt_binding.cc",
+        "native/repair/rist_binding.cc"
       ],
+      "libraries": ["-ldl"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"]

@@ -4,6 +4,7 @@
 
 #include "pacer_binding.h"
 #include "relay_binding.h"
+#include "repair/repair_binding.h"
 #include "transport_binding.h"
 #include "udp_binding.h"
 #include "wire_binding.h"
@@ -14,6 +15,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ipcast::InitUdp(env, exports);
   ipcast::InitRelay(env, exports);
   ipcast::InitPacer(env, exports);
+  ipcast::srt::InitSrt(env, exports);
+  ipcast::rist::InitRist(env, exports);
   return exports;
 }
 

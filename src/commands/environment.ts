@@ -12,6 +12,8 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): Partial<Setting
   if (env.IPCAST_RELAY === 'js') out.relay = 'js';
   if (env.IPCAST_PACER === 'js') out.pacer = 'js';
   if (env.IPCAST_GSO === '0') out.gso = false;
+  if (env.IPCAST_LIBSRT !== undefined) out.libsrt = env.IPCAST_LIBSRT;
+  if (env.IPCAST_LIBRIST !== undefined) out.librist = env.IPCAST_LIBRIST;
   const spin = integer(env.IPCAST_WRITE_SPIN_US, 0, MAX_SPIN_US);
   if (spin !== undefined) out.writeSpinUs = spin;
   if (env.IPCAST_IPC_REGISTRY !== undefined) out.registryDir = env.IPCAST_IPC_REGISTRY;

@@ -15,6 +15,9 @@ URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a mult
          udp://@[ff3e::1]:PORT?iface=NAME|ADDR6[&source=ADDR6]       join an IPv6 group
          udp://@:PORT[?rcvbuf=BYTES], udp://@[::]:PORT               bind unicast
          tcp://HOST:PORT                                             connect (reconnects)
+         srt://@:PORT[?latency=MS&passphrase=…&packetfilter=…]       SRT listener (libsrt)
+         srt://HOST:PORT[?…], srt://HOST:PORT?mode=rendezvous        SRT caller (reconnects)
+         rist://@:PORT[?buffer=MS]                                   RIST simple profile (librist)
 
 Options:
   --channel N          channel to play (default: the first in the guide)
@@ -35,12 +38,18 @@ Options:
                        full retries it until the decoder side has made no room for N µs, then
                        sleeps until there is room; 0 sleeps at once (default 30, or
                        IPCAST_WRITE_SPIN_US when set; no spin on a process with one CPU)
+  --flow ack           acknowledge each chunk of a sender run with --flow ack (unicast udp://),
+                       holding the answer while a decoder's buffer is full: the sender never
+                       outruns this receiver (chunks go through node:dgram and JavaScript)
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help           this text
 
 IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
 orders and hands off every chunk (IPCAST_RELAY=js in the environment: the JavaScript path).
 The first line says which path the chunks take; the summary ends with recv's own CPU time.
+
+srt:// and rist:// need libsrt / librist at run time (docs/repair.md); the summary adds the
+library's own counts (lost, retransmitted, recovered, dropped too late, RTT).
 
 Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 usage error.`,
   options: {
@@ -55,6 +64,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     'max-restarts': { type: 'string' },
     'spin-us': { type: 'string' },
     metrics: { type: 'string' },
+    flow: { type: 'string' },
   },
   run: async (args) => {
     const v = args.values;
@@ -64,6 +74,11 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     const transports = parseTransports(str(v.transport) ?? 'pipe');
     const policy = str(v.policy) ?? 'drop-oldest';
     if (policy !== 'drop-oldest' && policy !== 'block') throw new UsageError(`--policy must be drop-oldest or block, got '${policy}'`);
+    const flow = str(v.flow);
+    if (flow !== undefined && flow !== 'ack') throw new UsageError(`--flow expects ack, got '${flow}'`);
+    if (flow === 'ack' && (endpoint.proto !== 'udp' || endpoint.mode !== 'unicast' || format !== 'ipcast')) {
+      throw new UsageError('--flow ack is for a unicast udp:// URL in ipcast format');
+    }
     const { runReceiver } = await import('../receiver/run.js');
     const log = (m: string): void => void process.stderr.write(`ipcast recv: ${m}\n`);
     const stop = abortOnStopSignals(log);
@@ -81,6 +96,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
         maxRestarts: v['max-restarts'] !== undefined ? parseInteger(str(v['max-restarts'])!, '--max-restarts', 0, 1000) : 5,
         ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
         ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
+        ...(flow === 'ack' ? { flowAck: true } : {}),
         log,
         signal: stop.signal,
       });

@@ -11,9 +11,11 @@ export const relayCommand: Command = {
   usage: `Usage: ipcast relay IN --to OUT [--to OUT ...] [options]
 
 IN       any URL ipcast recv takes: udp://@GROUP:PORT?iface=ADDR[&source=ADDR], udp://@:PORT,
-         udp://@[ff3e::1]:PORT?iface=NAME, tcp://HOST:PORT (connects, reconnects)
+         udp://@[ff3e::1]:PORT?iface=NAME, tcp://HOST:PORT (connects, reconnects),
+         srt://@:PORT, srt://HOST:PORT, rist://@:PORT (docs/repair.md)
 OUT      any URL ipcast send takes: udp://GROUP:PORT?iface=ADDR[&ttl=N], udp://HOST:PORT,
-         tcp://ADDR:PORT (listens; serves many receivers)
+         tcp://ADDR:PORT (listens; serves many receivers), srt://@:PORT (serves callers),
+         srt://HOST:PORT, rist://HOST:PORT
 
 Every chunk is checked as recv checks it (bad ones dropped and counted), put in sequence order
 per channel, and sent on with its header as it came: sequence numbers, sender timestamps and

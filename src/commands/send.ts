@@ -22,6 +22,10 @@ URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface requir
          udp://HOST:PORT                              unicast
          udp://HOST:PORT?broadcast=1                  broadcast
          tcp://ADDR:PORT                              listen; serves many receivers
+         srt://HOST:PORT[?latency=MS&passphrase=…&pbkeylen=16|24|32&packetfilter=fec,cols:C,rows:R[,arq:never]]
+                                                      SRT caller (libsrt); mode=rendezvous too
+         srt://@:PORT[?…]                             SRT listener: serves many callers
+         rist://HOST:PORT[?buffer=MS]                 RIST simple profile (librist)
 
 Options:
   --to URL            an output (repeat for several); every output gets every chunk
@@ -35,12 +39,17 @@ Options:
   --loop              replay a file or folder source forever
   --channel N         channel id of a single source (default 1)
   --name S            channel name of a single source (default: the file name)
+  --flow ack          stop-and-wait flow control on unicast udp:// outputs: one chunk in flight,
+                      the next only once recv (run with --flow ack) has acknowledged it; lost
+                      chunks are sent again. At most one chunk per round trip (docs/repair.md)
   --wait-clients N    hold the stream until N TCP receivers are connected
   --max-clients N     TCP receivers served at once per tcp:// output; more are refused
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help          this text
 
-A TCP receiver that falls 4 MiB behind is dropped; it never slows the others.
+A TCP receiver that falls 4 MiB behind is dropped; it never slows the others; an SRT caller
+whose send buffer is full is dropped too. srt:// and rist:// need libsrt / librist at run time
+(docs/repair.md); a chunk must fit one packet (--chunk at most 1424 with ipcast's header).
 When every output is IPv4 UDP, a thread of the addon paces and sends (sendmmsg, runs of
 equal-size datagrams as one UDP_SEGMENT send); JS only reads the source. In the environment,
 IPCAST_PACER=js paces in JS instead; IPCAST_GSO=0 sends datagram by datagram.
@@ -62,6 +71,7 @@ Examples:
     'wait-clients': { type: 'string' },
     'max-clients': { type: 'string' },
     metrics: { type: 'string' },
+    flow: { type: 'string' },
   },
   run: async ({ values, positionals }) => {
     if (positionals.length !== 1) {
@@ -89,6 +99,8 @@ Examples:
     const waitClients = num('wait-clients', 0, 100_000);
     const maxClients = num('max-clients', 1, 100_000);
     const name = str(values.name);
+    const flow = str(values.flow);
+    if (flow !== undefined && flow !== 'ack') throw new UsageError(`--flow expects ack, got '${flow}'`);
 
     const [{ parseSource, resolveSource, startSender, SEND_FLAGS }, { serveMetrics }] = await Promise.all([
       import('../sender/index.js'),
@@ -109,6 +121,7 @@ Examples:
       outputs,
       format: format as Format,
       loop: values.loop === true,
+      ...(flow === 'ack' ? { flow: 'ack' as const } : {}),
       ...(rate !== undefined ? { rate } : {}),
       ...(chunkBytes !== undefined ? { chunkBytes } : {}),
       ...(burstBytes !== undefined ? { burstBytes } : {}),

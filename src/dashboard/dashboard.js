@@ -233,9 +233,32 @@
         cell(o.url),
         cell(fmtMBps(o.bytesPerSecond), 'num'),
         cell(fmtInt(o.chunks), 'num'),
-        cell(o.proto === 'tcp' ? fmtInt(o.clients) : '—', 'num'),
-        cell(o.proto === 'tcp' ? fmtInt(o.clientsDropped) : '—', 'num'),
+        cell(o.proto === 'tcp' || o.proto === 'srt' ? fmtInt(o.clients) : '—', 'num'),
+        cell(o.proto === 'tcp' || o.proto === 'srt' ? fmtInt(o.clientsDropped) : '—', 'num'),
         cell(fmtInt(o.sendErrors), 'num'),
+      );
+      body.appendChild(tr);
+    }
+  }
+
+  function renderLinks(links) {
+    const root = $('#links');
+    root.hidden = !links || links.length === 0;
+    if (root.hidden) return;
+    const body = $('#link-rows');
+    body.replaceChildren();
+    for (const l of links) {
+      const tr = document.createElement('tr');
+      tr.dataset.link = `${l.proto} ${l.role} ${l.peer}`;
+      tr.append(
+        cell(`${l.proto} ${l.role}${l.up ? '' : ' (ended)'}`),
+        cell(l.peer),
+        cell(fmtInt(l.role === 'send' ? l.packetsSent : l.packetsReceived), 'num'),
+        cell(fmtInt(l.lost), 'num'),
+        cell(fmtInt(l.retransmitted), 'num'),
+        cell(fmtInt(l.recovered), 'num'),
+        cell(fmtInt(l.droppedTooLate), 'num'),
+        cell(l.rttMs.toFixed(2), 'num'),
       );
       body.appendChild(tr);
     }
@@ -249,6 +272,7 @@
     renderNetwork(snap.network);
     renderGuide(snap.guide, snap.network ? snap.network.channel : -1);
     renderSender(snap.sender);
+    renderLinks(snap.links);
     setText(document, 'updated', `updated ${new Date(now).toLocaleTimeString()}`);
     setText(document, 'version', snap.version ? `v${snap.version}` : '');
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);

@@ -11,6 +11,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { PACKAGE_ROOT } from '../shared/package-root.js';
 import type { ReceiverStats } from '../receiver/stats.js';
 import { gauge } from './collector.js';
+import { registerLinkMetrics } from './link-metrics.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { registerSenderMetrics, type SenderStatsLike } from './sender-metrics.js';
 
@@ -54,6 +55,14 @@ export function createMetricsRegistry(options: CreateRegistryOptions = {}): Regi
   registerBuildInfo(registry, roles);
   if (options.receiver) registerReceiverMetrics(registry, options.receiver);
   if (options.sender) registerSenderMetrics(registry, options.sender);
+  if (options.receiver || options.sender) {
+    const { receiver, sender } = options;
+    const read = <T>(s: T | (() => T) | undefined): T | undefined => (typeof s === 'function' ? (s as () => T)() : s);
+    registerLinkMetrics(registry, () => [
+      ...((read(receiver) as ReceiverStats | undefined)?.links ?? []),
+      ...((read(sender) as { links?: ReceiverStats['links'] } | undefined)?.links ?? []),
+    ]);
+  }
   if (options.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     // prom-client also exports these three gauges with a _total suffix, which `promtool check

@@ -16,6 +16,8 @@ export type SenderChannelStatsLike = Pick<ChannelStats, 'id' | 'name' | 'chunks'
 export interface SenderStatsLike extends Partial<Pick<SenderStats, 'startedAt' | 'guides'>> {
   channels: readonly SenderChannelStatsLike[];
   outputs: readonly SenderOutputStatsLike[];
+  /** SRT and RIST connections (exported by link-metrics.ts). */
+  links?: readonly import('../shared/link-stats.js').LinkStats[];
 }
 
 export const SENDER_METRIC_NAMES = [

@@ -7,6 +7,7 @@
 import type { ChannelInfo } from '../shared/guide.js';
 import type { ReceiverStats } from '../receiver/stats.js';
 import { TRANSPORT_KINDS, type TransportKind } from '../transport/stats.js';
+import type { LinkStats } from '../shared/link-stats.js';
 import type { SenderStatsLike } from './sender-metrics.js';
 
 export interface TransportSnapshot {
@@ -75,6 +76,8 @@ export interface DashboardSnapshot {
   network: NetworkSnapshot | null;
   guide: ChannelInfo[];
   sender: { outputs: SenderOutputSnapshot[] } | null;
+  /** SRT and RIST connections (receiver's and sender's), as their libraries count them. */
+  links: LinkStats[];
 }
 
 export interface SnapshotSources {
@@ -176,6 +179,7 @@ export function createSnapshotSource(sources: SnapshotSources): () => DashboardS
             })),
           }
         : null,
+      links: [...(receiver?.links ?? []), ...(sender?.links ?? [])].map((l) => ({ ...l })),
     };
   };
 }

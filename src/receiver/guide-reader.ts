@@ -5,6 +5,7 @@ import { decodeGuide, type ChannelInfo } from '../shared/guide.js';
 import { ChunkFramer } from '../shared/framer.js';
 import { RuntimeError } from '../shared/errors.js';
 import { GUIDE_CHANNEL, Kind, decodeChunk, type Chunk } from '../shared/protocol.js';
+import { openRistInput, openSrtInput } from './inputs/repair-input.js';
 import type { Endpoint } from '../shared/url.js';
 import { openTcpInput } from './inputs/tcp-input.js';
 import { openUdpInput } from './inputs/udp-input.js';
@@ -26,6 +27,18 @@ export async function readGuide(ep: Endpoint, timeoutMs: number, log: (m: string
       },
       warning: log,
     });
+    close = () => input.close();
+  } else if (ep.proto === 'srt' || ep.proto === 'rist') {
+    const handlers = {
+      connected: () => {},
+      message: (buf: Buffer) => {
+        const r = decodeChunk(buf);
+        if (r.ok) onChunk(r.chunk);
+      },
+      disconnected: () => {},
+      warning: log,
+    };
+    const input = ep.proto === 'srt' ? openSrtInput(ep, handlers) : openRistInput(ep, handlers);
     close = () => input.close();
   } else {
     let framer = new ChunkFramer({ chunk: onChunk, error: () => {} });

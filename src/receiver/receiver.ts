@@ -14,8 +14,7 @@ import { transportParts, type ReceiverStats } from './stats.js';
 import type { SinkFigures, TransportKind } from '../transport/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
-import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
-import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
+import { openReceiverInput, type OpenedInput } from './inputs/open-input.js';
 import { NativePath } from './native-path.js';
 import { RunSequence, SequenceTracker } from './sequence-tracker.js';
 
@@ -34,6 +33,8 @@ export interface ReceiverOptions {
   /** Forks the child of one transport (the decoder itself, or the sink in front of it). */
   startChild(kind: TransportKind, sink: SinkFigures): Promise<FeedableChild>;
   log(message: string): void;
+  /** Acknowledge chunks that ask for it (recv --flow ack; UDP through node:dgram and JS). */
+  flowAck?: boolean;
 }
 
 /** UDP may reorder: hold up to this many chunks, at most REORDER_HOLD_MS. TCP never reorders. */
@@ -55,8 +56,10 @@ interface Session {
 }
 
 export class Receiver {
-  private udp: UdpInput | undefined;
-  private tcp: TcpInput | undefined;
+  private udp: OpenedInput['udp'];
+  private tcp: OpenedInput['tcp'];
+  private acker: OpenedInput['acker']; // recv --flow ack
+  private repair: OpenedInput['repair']; // SRT, RIST
   /** The native relay path (UDP, ipcast format): chunks never reach JS. */
   private native: NativePath | undefined;
   /** The native relay's live stream: the next session's children feed from its outputs. */
@@ -90,31 +93,23 @@ export class Receiver {
 
   async start(): Promise<void> {
     const ep = this.o.endpoint;
-    if (ep.proto === 'udp') {
-      const native = relayPath(ep, this.o.format) === 'native';
-      this.udp = await openUdpInput(
-        ep,
-        { datagram: (buf, _from, decoded) => this.onDatagram(buf, decoded), warning: (m) => this.o.log(m) },
-        { decode: this.o.format === 'ipcast', relay: native },
-      );
-      if (native) this.startNativePath(this.udp.fd!);
-    } else {
-      this.tcp = openTcpInput(ep, {
-        connected: () => {
-          if (this.connections++ > 0) this.o.stats.reconnects++;
-          this.framer = this.newFramer();
-          // A new connection may be a restarted sender: sequence numbers start over.
-          this.sequence.next();
-        },
-        data: (buf) => this.onTcpData(buf),
-        disconnected: (why) => {
-          if (this.o.format === 'raw' && this.session) this.endSession('the sender closed the connection');
-          // A failed attempt is reported once by the input itself; say only that a live connection ended.
-          else if (why !== 'no connection') this.o.log(`tcp: ${why}; reconnecting`);
-        },
-        warning: (m) => this.o.log(m),
-      });
-    }
+    const input = await openReceiverInput(ep, this.o, {
+      datagram: (buf, decoded) => this.onDatagram(buf, decoded),
+      tcpData: (buf) => this.onTcpData(buf),
+      newConnection: () => {
+        if (this.connections++ > 0) this.o.stats.reconnects++;
+        this.framer = this.newFramer();
+        this.sequence.next();
+      },
+      connectionEnded: (why) => {
+        if (this.o.format === 'raw' && this.session) this.endSession(ep.proto === 'tcp' ? 'the sender closed the connection' : `${ep.proto}: ${why}`);
+        else if (why !== 'no connection') this.o.log(`${ep.proto}: ${why}${ep.proto === 'tcp' ? '; reconnecting' : ''}`);
+      },
+      log: (m) => this.o.log(m),
+    });
+    ({ udp: this.udp, tcp: this.tcp, repair: this.repair, acker: this.acker } = input);
+    Object.assign(this.o.stats, this.acker ? { flowAck: this.acker.counts } : {}, this.repair ? { links: this.repair.links } : {});
+    if (input.native) this.startNativePath(this.udp!.fd!);
     // Fork the children before the stream starts: forking stalls the event loop for a moment,
     // and a live UDP stream arriving meanwhile would overflow the socket buffer.
     this.startSession();
@@ -136,7 +131,8 @@ export class Receiver {
     if (this.native) {
       if (this.session) this.native.endIdle();
     } else {
-      await Promise.all([this.udp?.close(), this.tcp?.close()]);
+      await Promise.all([this.udp?.close(), this.tcp?.close(), this.repair?.close()]);
+      this.acker?.close();
     }
     const sessions = [...this.endingSessions, ...(this.session ? [this.session] : [])];
     this.session = undefined;
@@ -156,7 +152,7 @@ export class Receiver {
   }
 
   get listeningPort(): number | undefined {
-    return this.udp?.port;
+    return this.udp?.port ?? this.repair?.port;
   }
 
   /** True when chunks take the native relay path (no JS per chunk). */
@@ -298,7 +294,8 @@ export class Receiver {
           handOff: parts.handOff,
           child: parts.child,
           maxBufferBytes: this.o.maxBufferBytes,
-          policy: this.o.endpoint.proto === 'tcp' ? this.o.policy : 'drop-oldest',
+          // With --flow ack a full buffer holds the acknowledgement back: nothing is dropped.
+          policy: this.o.endpoint.proto === 'tcp' ? this.o.policy : this.o.flowAck ? 'block' : 'drop-oldest',
           maxRestarts: this.o.maxRestarts,
           backpressure: (paused) => this.onBackpressure(kind, paused),
           log: this.o.log,
@@ -327,6 +324,7 @@ export class Receiver {
     else this.paused.delete(kind);
     if (this.paused.size > 0) this.tcp?.pause();
     else this.tcp?.resume();
+    this.acker?.setPaused(this.paused.size > 0);
   }
 
   /** Ends the current stream: the children's input is closed and they are waited for. */

@@ -30,6 +30,8 @@ export interface RunReceiverOptions {
   /** The writers' wait policy (µs, 0..10000); default defaultWriteSpinUs() (src/transport/child.ts). */
   spinUs?: number;
   metrics?: { host: string; port: number };
+  /** Acknowledge chunks that ask for it (send --flow ack). */
+  flowAck?: boolean;
   stats?: ReceiverStats;
   log: (message: string) => void;
   /** Stop (exit code 0) when this fires: the command's SIGINT/SIGTERM, a test, the demo. */
@@ -63,6 +65,7 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
     maxBufferBytes: o.maxBufferBytes,
     policy: o.policy,
     maxRestarts: o.maxRestarts,
+    ...(o.flowAck ? { flowAck: true } : {}),
     stats,
     startChild: (kind, sink) =>
       startDecoderChild(kind, {
@@ -84,10 +87,14 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
     await receiver.stop();
     throw err;
   }
+  const ep = o.endpoint;
+  const listens = ep.proto === 'udp' || (ep.proto === 'srt' && ep.mode === 'listener') || ep.proto === 'rist';
   const where =
-    o.endpoint.proto === 'udp'
-      ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort}; chunks ${receiver.nativePath ? 'through the native relay' : 'through JS'})`
-      : `connecting to ${o.endpoint.url}`;
+    ep.proto === 'udp'
+      ? `listening on ${ep.url} (port ${receiver.listeningPort}; chunks ${receiver.nativePath ? 'through the native relay' : 'through JS'})`
+      : listens
+        ? `listening on ${ep.url} (port ${receiver.listeningPort})`
+        : `connecting to ${ep.url}`;
   log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
 
   const stopped = new Promise<ExitCode>((resolve) => {
@@ -122,6 +129,12 @@ export function summary(s: ReceiverStats): string {
     `reconnects ${s.reconnects}`,
     `decode errors ${errors || '0'}`,
   ];
+  if (s.flowAck) parts.push(`flow ack: acknowledged ${s.flowAck.acked}, held back ${s.flowAck.heldBack} while a decoder was behind`);
+  for (const l of s.links ?? []) {
+    parts.push(
+      `${l.proto} ${l.peer}: packets ${l.packetsReceived}, lost ${l.lost}, retransmitted ${l.retransmitted}, recovered ${l.recovered} (fec ${l.fecRecovered}), dropped too late ${l.droppedTooLate}, rtt ${l.rttMs.toFixed(3)} ms`,
+    );
+  }
   for (const t of Object.values(s.transports)) {
     const measured = t.sink
       ? `sink verified ${t.sinkChunks} chunks, hand-off p50 ${t.handOffLatency.p50Us} us p99 ${t.handOffLatency.p99Us} us`

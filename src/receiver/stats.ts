@@ -4,6 +4,7 @@
  * here does I/O; every field is a running total unless marked point-in-time. The figures of
  * each transport are the transport area's (src/transport/stats.ts).
  */
+import type { LinkStats } from '../shared/link-stats.js';
 import type { ChannelInfo } from '../shared/guide.js';
 import type { DecodeReason } from '../shared/protocol.js';
 import { emptyTransportParts, transportView, type TransportKind, type TransportParts, type TransportStats } from '../transport/stats.js';
@@ -29,6 +30,10 @@ export interface ReceiverStats {
   guide: ChannelInfo[];
   endOfStream: boolean;
   transports: Partial<Record<TransportKind, TransportStats>>;
+  /** SRT and RIST inputs: the connection as the library counts it. */
+  links?: LinkStats[];
+  /** recv --flow ack: acknowledgements sent, and how many waited for a decoder to catch up. */
+  flowAck?: { acked: number; heldBack: number };
 }
 
 export function emptyReceiverStats(): ReceiverStats {

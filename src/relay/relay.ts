@@ -23,7 +23,9 @@ import { decodeGuide } from '../shared/guide.js';
 import { GUIDE_CHANNEL, HEADER_BYTES, Kind, decodeChunk, encodeChunk, type Chunk, type DecodeReason, type DecodeResult } from '../shared/protocol.js';
 import { emptyReceiverStats, type ReceiverStats } from '../receiver/stats.js';
 import type { Endpoint, TcpEndpoint } from '../shared/url.js';
+import { openRistInput, openSrtInput, type MessageInput, type MessageInputHandlers } from '../receiver/inputs/repair-input.js';
 import { openTcpInput, type TcpInput } from '../receiver/inputs/tcp-input.js';
+import { repairOutput, repairPayloadLimit } from '../sender/outputs/repair.js';
 import { openUdpInput, type UdpInput } from '../receiver/inputs/udp-input.js';
 import { SequenceTracker } from '../receiver/sequence-tracker.js';
 import type { Output } from '../sender/outputs/output.js';
@@ -72,6 +74,7 @@ export class Relay {
   private readonly channels = new Map<number, ChannelState>();
   private udp: UdpInput | undefined;
   private tcp: TcpInput | undefined;
+  private repair: MessageInput | undefined;
   private framer: ChunkFramer | undefined;
   private lastGuide: Buffer | null = null;
   private guideChannels: number[] = [];
@@ -92,7 +95,15 @@ export class Relay {
   async start(): Promise<void> {
     for (const ep of this.o.outputs) {
       const out =
-        ep.proto === 'tcp'
+        ep.proto === 'srt' || ep.proto === 'rist'
+          ? repairOutput(ep, {
+              // A relayed chunk is as large as its origin made it: room for the largest one.
+              maxMessageBytes: repairPayloadLimit(ep),
+              guide: () => this.lastGuide,
+              links: (this.output.links ??= []),
+              log: (m) => this.o.log(m),
+            })
+          : ep.proto === 'tcp'
           ? new TcpServerOutput(ep, { ...(this.o.maxClients !== undefined ? { maxClients: this.o.maxClients } : {}), guide: () => this.lastGuide, log: (m) => this.o.log(m) })
           : new UdpOutput(ep);
       if (out instanceof TcpServerOutput) this.tcpOutputs.push(out);
@@ -123,6 +134,20 @@ export class Relay {
         },
         { decode: true },
       );
+      return;
+    }
+    if (ep.proto === 'srt' || ep.proto === 'rist') {
+      const handlers: MessageInputHandlers = {
+        connected: (peer) => {
+          this.o.log(`${ep.proto}: ${peer} connected`);
+          if (this.input.chunksReceived > 0) this.input.reconnects++;
+        },
+        message: (buf) => this.onDecoded(buf.length, decodeChunk(buf)),
+        disconnected: (why) => this.o.log(`${ep.proto}: ${why}`),
+        warning: (m) => this.o.log(m),
+      };
+      this.repair = ep.proto === 'srt' ? openSrtInput(ep, handlers) : openRistInput(ep, handlers);
+      this.input.links = this.repair.links;
       return;
     }
     this.tcp = openTcpInput(ep as TcpEndpoint, {
@@ -249,7 +274,7 @@ export class Relay {
     if (this.stopped) return;
     this.stopped = true;
     if (this.housekeeping) clearInterval(this.housekeeping);
-    await Promise.all([this.udp?.close(), this.tcp?.close()]);
+    await Promise.all([this.udp?.close(), this.tcp?.close(), this.repair?.close()]);
     const final: Buffer[] = [];
     for (const [id, ch] of this.channels) {
       const held = ch.tracker.releaseAll();

@@ -27,7 +27,8 @@ import type { Endpoint } from '../shared/url.js';
 import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
-import { UdpOutput } from './outputs/udp.js';
+import { repairPayloadLimit } from './outputs/repair.js';
+import { createOutput } from './outputs/create.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
 import { TokenBucket, defaultBurstBytes } from './token-bucket.js';
@@ -59,6 +60,8 @@ export interface SenderOptions {
   tcpClientBufferBytes?: number;
   /** Default 1000. */
   guideIntervalMs?: number;
+  /** 'ack': stop-and-wait flow control on unicast UDP outputs (src/sender/outputs/udp-ack.ts). */
+  flow?: 'ack';
   /** One line at a time, for the operator (the CLI writes them to stderr). */
   log?: (line: string) => void;
   /** 'native': when every output is IPv4 UDP the addon's thread paces (native-pacing.ts); 'js': pump(). Default: settings().pacer. */
@@ -80,6 +83,8 @@ export class Sender {
   readonly done: Promise<void>;
   private readonly outputs: Output[] = [];
   private readonly tcp: TcpServerOutput[] = [];
+  /** Other outputs that count clients (an SRT listener): --wait-clients counts them too. */
+  private readonly servers: (Output & { clientCount: number })[] = [];
   private readonly rates = new Map<number, number>();
   /** Said once the outputs are open, so a failure to open is the only line printed. */
   private readonly rateLines: string[] = [];
@@ -154,21 +159,19 @@ export class Sender {
     this.buildGuide();
     try {
       for (const ep of o.outputs) {
-        const out =
-          ep.proto === 'udp'
-            ? new UdpOutput(ep)
-            : new TcpServerOutput(ep, {
-                ...(o.maxClients !== undefined ? { maxClients: o.maxClients } : {}),
-                ...(o.tcpClientBufferBytes !== undefined ? { maxClientBufferBytes: o.tcpClientBufferBytes } : {}),
-                paceByFastestClient: unpaced,
-                guide: () => this.lastGuide,
-                onClients: () => this.clientsChanged?.(),
-                ...(o.log ? { log: o.log } : {}),
-              });
+        const out = createOutput(ep, {
+          ...o,
+          unpaced,
+          maxMessageBytes: this.chunkBytes + (this.format === 'ipcast' ? HEADER_BYTES : 0),
+          guide: () => this.lastGuide,
+          onClients: () => this.clientsChanged?.(),
+          links: (this.stats.links ??= []),
+        });
         await out.open();
         this.outputs.push(out);
         this.stats.outputs.push(out.stats);
         if (out instanceof TcpServerOutput) this.tcp.push(out);
+        else if ('clientCount' in out) this.servers.push(out as Output & { clientCount: number });
       }
     } catch (err) {
       await Promise.all(this.outputs.map((out) => out.close([])));
@@ -215,7 +218,8 @@ export class Sender {
       return { id: c.id, name: c.name, description: c.description, bitrate: r === Infinity ? 0 : r };
     });
     this.guidePayload = encodeGuide(infos);
-    if (this.guidePayload.length > MAX_DATAGRAM_PAYLOAD_BYTES && this.opts.outputs.some((e) => e.proto === 'udp')) {
+    const limit = Math.min(...this.opts.outputs.map((e) => (e.proto === 'udp' ? MAX_DATAGRAM_PAYLOAD_BYTES : e.proto === 'tcp' ? Infinity : repairPayloadLimit(e) - HEADER_BYTES)));
+    if (this.guidePayload.length > limit) {
       throw new UsageError(
         `the guide of ${infos.length} channels (${this.guidePayload.length} bytes) does not fit one datagram; use fewer channels or shorter descriptions`,
         'ERR_GUIDE_TOO_LARGE',
@@ -271,7 +275,7 @@ export class Sender {
   private async waitForClients(): Promise<void> {
     const want = this.opts.waitClients ?? 0;
     if (want <= 0) return;
-    const count = (): number => this.tcp.reduce((n, t) => n + t.clientCount, 0);
+    const count = (): number => [...this.tcp, ...this.servers].reduce((n, t) => n + t.clientCount, 0);
     this.opts.log?.(`waiting for ${want} TCP receiver${want === 1 ? '' : 's'} on ${this.tcpAddresses().map((a) => `${a.host}:${a.port}`).join(', ')}`);
     while (!this.stopping && count() < want) {
       await Promise.race([this.stopped, new Promise<void>((r) => (this.clientsChanged = r))]);

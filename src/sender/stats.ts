@@ -1,3 +1,5 @@
+import type { LinkStats } from '../shared/link-stats.js';
+
 /**
  * The sender's counters: plain objects and numbers, updated in place, read by anyone
  * (the metrics collector reads them in prom-client's collect()). Nothing here resets.
@@ -19,8 +21,8 @@ export interface ChannelStats {
 
 export interface OutputStats {
   url: string;
-  proto: 'udp' | 'tcp';
-  /** 'multicast' | 'unicast' | 'broadcast' for UDP, 'server' for TCP. */
+  proto: 'udp' | 'tcp' | 'srt' | 'rist';
+  /** 'multicast' | 'unicast' | 'broadcast' for UDP, 'server' for TCP, the SRT mode, 'simple' for RIST. */
   mode: string;
   /** Chunks (data, guide, end of stream) handed to the socket(s); TCP counts once per client. */
   chunks: number;
@@ -55,9 +57,11 @@ export interface SenderStats {
   outputs: OutputStats[];
   /** Guide rounds sent (each goes to every output). */
   guides: number;
+  /** SRT and RIST connections, as their libraries count them. */
+  links?: LinkStats[];
 }
 
-export function newOutputStats(url: string, proto: 'udp' | 'tcp', mode: string): OutputStats {
+export function newOutputStats(url: string, proto: OutputStats['proto'], mode: string): OutputStats {
   return {
     url,
     proto,

@@ -6,6 +6,8 @@
 import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES, MAX_DATAGRAM_PAYLOAD_BYTES } from '../shared/protocol.js';
 import { OptionError, UsageError } from '../shared/errors.js';
 import type { Format, SenderOptions } from './sender.js';
+import { validateFlowAck } from './outputs/udp-ack.js';
+import { validateRepairOutputs } from './outputs/repair.js';
 
 /** The flag of `ipcast send` that sets each option, for OptionError.withNames(). */
 export const SEND_FLAGS: Record<string, string> = {
@@ -40,8 +42,11 @@ export function validateSenderOptions(o: SenderOptions, format: Format, chunkByt
   if (chunkBytes > udpMax && o.outputs.some((e) => e.proto === 'udp')) {
     throw new OptionError(`{chunkBytes} ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
   }
+  if (o.flow === 'ack') validateFlowAck(o.outputs, format);
+  validateRepairOutputs(o.outputs, format === 'raw' ? chunkBytes : chunkBytes + HEADER_BYTES);
   const tcpCount = o.outputs.filter((e) => e.proto === 'tcp').length;
-  if ((o.waitClients ?? 0) > 0 && tcpCount === 0) throw new OptionError('{waitClients} needs a tcp:// output', 'ERR_USAGE');
+  const serving = tcpCount + o.outputs.filter((e) => e.proto === 'srt' && e.mode === 'listener').length;
+  if ((o.waitClients ?? 0) > 0 && serving === 0) throw new OptionError('{waitClients} needs a tcp:// output or an srt:// listener', 'ERR_USAGE');
   if (o.maxClients !== undefined && tcpCount === 0) throw new OptionError('{maxClients} needs a tcp:// output', 'ERR_USAGE');
   if (o.maxClients !== undefined && o.waitClients !== undefined && o.waitClients > o.maxClients * tcpCount) {
     throw new OptionError(`{waitClients} ${o.waitClients} can never be reached with {maxClients} ${o.maxClients}`, 'ERR_USAGE');

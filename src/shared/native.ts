@@ -210,6 +210,77 @@ export interface NativeUdpRelay {
   stop(): Promise<void>;
 }
 
+/** SRT statistics of one connection, from srt_bstats (native/repair/srt_binding.cc): totals since it opened. */
+export interface NativeSrtStats {
+  msTimeStamp: number;
+  pktSentTotal: number;
+  pktRecvTotal: number;
+  pktSentUniqueTotal: number;
+  pktRecvUniqueTotal: number;
+  pktSndLossTotal: number;
+  pktRcvLossTotal: number;
+  pktRetransTotal: number;
+  pktRcvRetrans: number;
+  pktSndDropTotal: number;
+  pktRcvDropTotal: number;
+  pktRcvUndecryptTotal: number;
+  pktRcvBelated: number;
+  pktSentNAKTotal: number;
+  pktRecvNAKTotal: number;
+  byteSentTotal: number;
+  byteRecvTotal: number;
+  byteRetransTotal: number;
+  pktSndFilterExtraTotal: number;
+  pktRcvFilterExtraTotal: number;
+  pktRcvFilterSupplyTotal: number;
+  pktRcvFilterLossTotal: number;
+  msRTT: number;
+  mbpsSendRate: number;
+  mbpsRecvRate: number;
+  mbpsBandwidth: number;
+  msSndTsbPdDelay: number;
+  msRcvTsbPdDelay: number;
+  msRcvBuf: number;
+  pktSndBuf: number;
+}
+
+export type NativeSrtEvent = 'connected' | 'data' | 'closed' | 'error' | 'stopped';
+
+/** One SRT endpoint: a caller's or rendezvous' one connection, or a listener's many. */
+export interface NativeSrtLink {
+  /** The bound port (listener), else the peer's. */
+  readonly port: number;
+  /** How many went into libsrt's send buffer, or -code (-6001: the buffer is full; others: gone). */
+  send(id: number, buffers: Uint8Array[]): number;
+  stats(id: number): NativeSrtStats | undefined;
+  closeConnection(id: number): void;
+  stop(): Promise<void>;
+}
+
+export interface NativeSrtOptions {
+  mode: 'caller' | 'listener' | 'rendezvous';
+  host: string;
+  port: number;
+  localPort?: number;
+  family: 4 | 6;
+  latency?: number;
+  payloadSize?: number;
+  packetFilter?: string;
+  passphrase?: string;
+  pbkeylen?: number;
+  streamId?: string;
+  connectTimeoutMs?: number;
+  peerIdleMs?: number;
+  backlog?: number;
+}
+
+/** One RIST endpoint (simple profile): a sender, or a receiver reading librist's output queue. */
+export interface NativeRistLink {
+  /** How many librist took, or -1. */
+  write(buffers: Uint8Array[]): number;
+  stop(): Promise<void>;
+}
+
 /** The raw surface of native/addon.cc. Validation and defaults live in the TypeScript above it. */
 export interface NativeBinding {
   crc32c(buf: Uint8Array): number;
@@ -240,6 +311,17 @@ export interface NativeBinding {
     options: { channel?: number; window?: number; maxHoldMs?: number; maxBufferBytes?: number; kinds: ('pipe' | 'shm' | 'msg')[] },
     onEvent: (type: NativeRelayEvent, kind: 'pipe' | 'shm' | 'msg' | undefined, a: number, b: number, data: Buffer | undefined) => void,
   ) => NativeUdpRelay;
+  /** dlopen libsrt ('' = the Debian sonames); once per process. */
+  srtLoad(name: string): { ok: boolean; version?: string; error?: string };
+  SrtLink: new (
+    options: NativeSrtOptions,
+    onEvent: (type: NativeSrtEvent, id: number, data: Buffer | undefined, extra: Uint32Array | string) => void,
+  ) => NativeSrtLink;
+  ristLoad(name: string): { ok: boolean; version?: string; error?: string };
+  RistLink: new (
+    options: { role: 'send' | 'recv'; url: string; statsIntervalMs?: number },
+    onEvent: (type: 'data' | 'stats' | 'stopped', data: Buffer | undefined, extra: Uint32Array | string) => void,
+  ) => NativeRistLink;
   /** Tests: the C sequencer over a script (op 0 push, 1 flushStale, 2 releaseAll). */
   relaySequencerReplay(
     ops: Uint8Array,

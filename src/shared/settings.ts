@@ -1,5 +1,5 @@
 /**
- * The knobs the environment may turn (IPCAST_UDP, IPCAST_RELAY, IPCAST_PACER, IPCAST_GSO, IPCAST_WRITE_SPIN_US,
+ * The knobs the environment may turn (IPCAST_UDP, IPCAST_RELAY, IPCAST_PACER, IPCAST_GSO, IPCAST_LIBSRT, IPCAST_LIBRIST, IPCAST_WRITE_SPIN_US,
  * IPCAST_IPC_REGISTRY, IPCAST_BENCH_BATCH_BYTES; docs/transports.md, docs/receiver.md).
  * Library code reads them here and never the environment itself: src/cli.ts fills them once
  * from the environment (src/commands/environment.ts), a test or a script calls configure().
@@ -13,6 +13,9 @@ export interface Settings {
   pacer: 'native' | 'js';
   /** The native pacing loop sends runs of equal-size datagrams with UDP_SEGMENT (IPCAST_GSO=0: never). */
   gso: boolean;
+  /** The libsrt / librist file to dlopen instead of the Debian sonames ('' = those). */
+  libsrt: string;
+  librist: string;
   /** The writers' spin (µs) when no option gives one; undefined: the engine's default. */
   writeSpinUs: number | undefined;
   /** Where the System V registry files go; undefined: /tmp/ipcast-ipc-<uid>. */
@@ -21,7 +24,7 @@ export interface Settings {
   benchBatchBytes: number;
 }
 
-const DEFAULTS: Readonly<Settings> = { udp: 'native', relay: 'native', pacer: 'native', gso: true, writeSpinUs: undefined, registryDir: undefined, benchBatchBytes: 256 * 1024 };
+const DEFAULTS: Readonly<Settings> = { udp: 'native', relay: 'native', pacer: 'native', gso: true, libsrt: '', librist: '', writeSpinUs: undefined, registryDir: undefined, benchBatchBytes: 256 * 1024 };
 
 const current: Settings = { ...DEFAULTS };
 

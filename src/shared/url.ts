@@ -10,6 +10,7 @@
  *   udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a group on an interface
  *   udp://@:PORT, udp://@ADDR:PORT [?rcvbuf=BYTES]             bind unicast
  *   tcp://HOST:PORT                                            connect (reconnects with backoff)
+ * srt:// and rist:// (send and recv): src/shared/repair-url.ts.
  * IPv6 addresses go in brackets: udp://[::1]:5004. An IPv6 group names its interface by name
  * or by one of its addresses (udp://[ff15::1]:5004?iface=eth0, udp://@[ff3e::1]:5004?iface=fd00::2
  * &source=fd00::9): IPv6 multicast picks an interface by index, never by address, so an address
@@ -18,6 +19,9 @@
 import { isIP } from 'node:net';
 
 import { UsageError } from './errors.js';
+import { parseRepairEndpoint, type RistEndpoint, type SrtEndpoint } from './repair-url.js';
+
+export type { RistEndpoint, SrtEndpoint } from './repair-url.js';
 
 export type Role = 'send' | 'recv';
 
@@ -52,7 +56,7 @@ export interface TcpEndpoint {
   url: string;
 }
 
-export type Endpoint = UdpEndpoint | TcpEndpoint;
+export type Endpoint = UdpEndpoint | TcpEndpoint | SrtEndpoint | RistEndpoint;
 
 const SEND_UDP_PARAMS = new Set(['ttl', 'iface', 'loop', 'broadcast']);
 const RECV_UDP_PARAMS = new Set(['iface', 'source', 'rcvbuf']);
@@ -72,7 +76,8 @@ export function parseEndpoint(text: string, role: Role): Endpoint {
   const m = /^([a-z]+):\/\/(.*)$/i.exec(text);
   if (!m) throw bad('expected udp://... or tcp://...');
   const scheme = m[1]!.toLowerCase();
-  if (scheme !== 'udp' && scheme !== 'tcp') throw bad(`unsupported scheme '${scheme}' (use udp or tcp)`);
+  if (scheme === 'srt' || scheme === 'rist') return parseRepairEndpoint(text, scheme, m[2]!, role);
+  if (scheme !== 'udp' && scheme !== 'tcp') throw bad(`unsupported scheme '${scheme}' (use udp, tcp, srt or rist)`);
   let rest = m[2]!;
   let query = '';
   const q = rest.indexOf('?');

@@ -207,3 +207,133 @@ export async function startTcpImpairer(o: ImpairOptions & { upstreamPort: number
     },
   };
 }
+
+/**
+ * A two-way lossy UDP path for protocols that repair loss (SRT, RIST): they need their reverse
+ * traffic (ACK, NAK/NACK, RTCP), so the path listens on 127.0.0.1, forwards what comes in to
+ * 127.0.0.1:toPort through a socket of its own, and sends whatever comes back to that socket
+ * on to the last sender it heard from. Only the forward direction is impaired, and only the
+ * datagrams `impairable` picks (an SRT data packet, a RIST RTP packet): seeded drops, single or
+ * in bursts, with exact counts. `ports: 2` forwards a pair (P and P+1: RTP and RTCP, RIST's
+ * simple profile); only the first port of the pair is impaired.
+ */
+export interface LossyPathOptions {
+  seed: number;
+  /** Probability that an impairable datagram starts a loss (a burst, if burstMax > 1). */
+  loss: number;
+  /** A loss takes 1..burstMax datagrams in a row, evenly (default 1). */
+  burstMax?: number;
+  /** After a loss, this many impairable datagrams always pass (isolated losses; default 0). */
+  minGap?: number;
+  /** Which forward datagrams may be dropped (default: all). */
+  impairable?: (datagram: Buffer) => boolean;
+  /** A name for a dropped datagram, counted in droppedBy (e.g. 'original' / 'retransmission'). */
+  label?: (datagram: Buffer) => string;
+  toPort: number;
+  ports?: 1 | 2;
+}
+
+export interface LossyRecord {
+  /** Forward datagrams that came in, that were impairable, that went on, that were dropped. */
+  received: number;
+  impairable: number;
+  forwarded: number;
+  dropped: number;
+  droppedBy: Record<string, number>;
+  /** Loss events (a burst counts once). */
+  losses: number;
+  /** Datagrams carried back (receiver to sender). */
+  reverse: number;
+}
+
+export interface LossyPath {
+  /** The (first) port the path listens on: the sender sends (or calls) here. */
+  port: number;
+  record: LossyRecord;
+  close(): Promise<void>;
+}
+
+export async function startLossyUdpPath(o: LossyPathOptions): Promise<LossyPath> {
+  const next = rng(o.seed);
+  const record: LossyRecord = { received: 0, impairable: 0, forwarded: 0, dropped: 0, droppedBy: {}, losses: 0, reverse: 0 };
+  const burstMax = o.burstMax ?? 1;
+  let burstLeft = 0;
+  let gapLeft = 0;
+  const drop = (d: Buffer): boolean => {
+    if (o.impairable && !o.impairable(d)) return false;
+    record.impairable++;
+    let dropIt = false;
+    if (burstLeft > 0) {
+      burstLeft--;
+      dropIt = true;
+    } else if (gapLeft > 0) {
+      gapLeft--;
+    } else if (next() < o.loss) {
+      record.losses++;
+      burstLeft = Math.floor(next() * burstMax); // this one plus 0..burstMax-1 more
+      gapLeft = o.minGap ?? 0;
+      dropIt = true;
+    }
+    if (dropIt) {
+      record.dropped++;
+      const l = o.label?.(d) ?? 'all';
+      record.droppedBy[l] = (record.droppedBy[l] ?? 0) + 1;
+    }
+    return dropIt;
+  };
+  const sockets: dgram.Socket[] = [];
+  const open = async (port: number): Promise<dgram.Socket | undefined> => {
+    const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    s.on('error', () => {});
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!ok) {
+      s.close();
+      return undefined;
+    }
+    sockets.push(s);
+    return s;
+  };
+  const closeOne = (s: dgram.Socket): void => {
+    sockets.splice(sockets.indexOf(s), 1);
+    s.close();
+  };
+  // The listening port(s): one, or an even/odd pair (bounded tries for a free pair).
+  let listen: dgram.Socket[] = [];
+  for (let tries = 0; tries < 50 && listen.length === 0; tries++) {
+    const first = await open(o.ports === 2 ? 20000 + 2 * Math.floor(Math.random() * 20000) : 0);
+    if (!first) continue;
+    if (o.ports !== 2) listen = [first];
+    else {
+      const second = await open(first.address().port + 1);
+      if (second) listen = [first, second];
+      else closeOne(first);
+    }
+  }
+  if (listen.length === 0) throw new Error('no free UDP port pair for the lossy path');
+  for (const [i, s] of listen.entries()) {
+    const up = (await open(0))!;
+    let client: dgram.RemoteInfo | undefined;
+    s.on('message', (d, from) => {
+      client = from;
+      record.received++;
+      if (i === 0 && drop(d)) return;
+      record.forwarded++;
+      up.send(d, o.toPort + i, '127.0.0.1');
+    });
+    up.on('message', (d) => {
+      if (!client) return;
+      record.reverse++;
+      s.send(d, client.port, client.address);
+    });
+  }
+  return {
+    port: listen[0]!.address().port,
+    record,
+    close: async () => {
+      await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+}

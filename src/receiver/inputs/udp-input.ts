@@ -42,9 +42,9 @@ export interface UdpInputHandlers {
   /**
    * One datagram. `decoded` is given when the input has already decoded and checked it (the
    * native input asked to decode): the caller must not decode again. `from` is the sender's
-   * address with node:dgram, '' with the native input.
+   * address with node:dgram, '' with the native input; `fromPort` its port (node:dgram only).
    */
-  datagram(buf: Buffer, from: string, decoded?: DecodeResult): void;
+  datagram(buf: Buffer, from: string, decoded?: DecodeResult, fromPort?: number): void;
   warning(message: string): void;
 }
 
@@ -53,6 +53,8 @@ export interface UdpInputOptions {
   decode?: boolean;
   /** Open and join only: the native relay (src/receiver/native-path.ts) will read the socket. */
   relay?: boolean;
+  /** node:dgram even for IPv4 (recv --flow ack answers each sender by its address and port). */
+  dgram?: boolean;
 }
 
 
@@ -75,7 +77,7 @@ export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers, 
   }
   // An IPv6 group is joined on an interface index: `::%NAME` (throws when there is no such interface).
   const joinOn = ep.iface !== undefined && ep.family === 6 ? ipv6MulticastScope(ep.iface) : ep.iface;
-  return udpImpl(ep) === 'native' ? openNativeInput(ep, handlers, opts.decode ?? false, opts.relay ?? false) : openDgramInput(ep, handlers, joinOn);
+  return udpImpl(ep) === 'native' && !opts.dgram ? openNativeInput(ep, handlers, opts.decode ?? false, opts.relay ?? false) : openDgramInput(ep, handlers, joinOn);
 }
 
 function openNativeInput(ep: UdpEndpoint, handlers: UdpInputHandlers, decode: boolean, relay: boolean): UdpInput {
@@ -163,7 +165,7 @@ function warnIfLess(ep: UdpEndpoint, got: number, handlers: UdpInputHandlers): v
 
 async function openDgramInput(ep: UdpEndpoint, handlers: UdpInputHandlers, joinOn: string | undefined): Promise<UdpInput> {
   const socket = dgram.createSocket({ type: ep.family === 6 ? 'udp6' : 'udp4', reuseAddr: ep.mode === 'multicast' });
-  socket.on('message', (msg, rinfo) => handlers.datagram(msg, rinfo.address));
+  socket.on('message', (msg, rinfo) => handlers.datagram(msg, rinfo.address, undefined, rinfo.port));
 
   // Bind: a group is joined by binding its port on the group address (so only its datagrams
   // arrive), a unicast URL binds the given address or any.

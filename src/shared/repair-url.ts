@@ -1,0 +1,178 @@
+/**
+ * srt:// and rist:// URLs (loss repair through libsrt and librist; docs/repair.md), written the
+ * way ffmpeg, srt-live-transmit and ristsender users write them:
+ *
+ *   srt://HOST:PORT[?...]                 caller: connects to HOST:PORT (send and recv)
+ *   srt://@:PORT, srt://@ADDR:PORT        listener: binds and serves callers (send and recv)
+ *   srt://ADDR:PORT?mode=listener         listener on ADDR (ffmpeg's spelling)
+ *   srt://HOST:PORT?mode=rendezvous       rendezvous with HOST:PORT, bound to the same port here
+ *     parameters: mode=caller|listener|rendezvous, latency=MS (receiver buffer; ffmpeg's
+ *     latency is in microseconds, ours in milliseconds as srt-live-transmit's), passphrase=
+ *     (10..79 characters; AES), pbkeylen=16|24|32, packetfilter=fec,cols:C,rows:R[,arq:never|
+ *     onreq|always][,layout:even|staircase], streamid=, conntimeo=MS, localport= (rendezvous)
+ *
+ *   rist://HOST:PORT[?buffer=MS]          send (simple profile: RTP on PORT, RTCP on PORT+1)
+ *   rist://@:PORT, rist://@ADDR:PORT      receive (NACKs go back to the sender)
+ *   (a multicast group is refused: librist 0.2.7 cannot be bound to an interface; docs/repair.md)
+ *     PORT is even (RTCP takes PORT+1). buffer=MS: the recovery buffer (librist's default 1000).
+ */
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+
+import { UsageError } from './errors.js';
+import { isMulticast, type Role } from './url.js';
+
+export interface SrtEndpoint {
+  proto: 'srt';
+  mode: 'caller' | 'listener' | 'rendezvous';
+  /** The peer (caller, rendezvous) or the address to bind ('' = any; listener). */
+  host: string;
+  port: number;
+  family: 4 | 6;
+  /** Rendezvous: the local port (default: the same as the peer's). */
+  localPort?: number;
+  latencyMs?: number;
+  passphrase?: string;
+  pbkeylen?: 16 | 24 | 32;
+  packetFilter?: string;
+  streamId?: string;
+  connectTimeoutMs?: number;
+  url: string;
+}
+
+export interface RistEndpoint {
+  proto: 'rist';
+  /** recv: bind (and join, for a group); send: the destination. */
+  listen: boolean;
+  host: string;
+  port: number;
+  family: 4 | 6;
+  multicast: boolean;
+  iface?: string;
+  bufferMs?: number;
+  url: string;
+}
+
+const SRT_PARAMS = new Set(['mode', 'latency', 'passphrase', 'pbkeylen', 'packetfilter', 'streamid', 'conntimeo', 'localport']);
+const RIST_PARAMS = new Set(['iface', 'buffer']);
+
+/** `rest` is what follows "scheme://", query included. */
+export function parseRepairEndpoint(text: string, scheme: 'srt' | 'rist', rest: string, role: Role): SrtEndpoint | RistEndpoint {
+  const bad = (why: string): UsageError => new UsageError(`bad URL '${text}': ${why}`, 'ERR_BAD_URL');
+  let query = '';
+  const q = rest.indexOf('?');
+  if (q >= 0) {
+    query = rest.slice(q + 1);
+    rest = rest.slice(0, q);
+  }
+  if (rest.includes('/')) throw bad('unexpected path after the port');
+  const at = rest.startsWith('@');
+  if (at) rest = rest.slice(1);
+  const hp = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(rest);
+  if (!hp) throw bad('expected HOST:PORT');
+  const host0 = hp[1] ?? hp[2] ?? '';
+  const host = host0 === 'localhost' ? '127.0.0.1' : host0;
+  const port = Number(hp[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port must be 1..65535, got ${hp[3]}`);
+  if (host !== '' && !isIP(host)) throw bad(`'${host0}' is not an IP address`);
+  const family: 4 | 6 = isIP(host) === 6 ? 6 : 4;
+  const params = new Map<string, string>();
+  for (const [k, v] of new URLSearchParams(query)) {
+    if (params.has(k)) throw bad(`parameter '${k}' given twice`);
+    params.set(k, v);
+  }
+  const allowed = scheme === 'srt' ? SRT_PARAMS : RIST_PARAMS;
+  for (const k of params.keys()) {
+    if (!allowed.has(k)) throw bad(`unknown parameter '${k}' (allowed here: ${[...allowed].join(', ')})`);
+  }
+  const int = (k: string, min: number, max: number): number | undefined => {
+    const v = params.get(k);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw bad(`${k} must be a whole number ${min}..${max}, got '${v}'`);
+    return Number(v);
+  };
+  return scheme === 'srt' ? srt() : rist();
+
+  function srt(): SrtEndpoint {
+    const m = params.get('mode') ?? (at ? 'listener' : 'caller');
+    if (m !== 'caller' && m !== 'listener' && m !== 'rendezvous') throw bad(`mode must be caller, listener or rendezvous, got '${m}'`);
+    if (at && m !== 'listener') throw bad(`'@' (listen on) and mode=${m} do not mix`);
+    if (m !== 'listener' && host === '') throw bad(`a ${m} needs the peer's address: srt://HOST:PORT`);
+    if (host !== '' && isMulticast(host)) throw bad('SRT is unicast: a multicast group is not a peer');
+    const ep: SrtEndpoint = { proto: 'srt', mode: m, host, port, family, url: text };
+    const latency = int('latency', 0, 60_000);
+    if (latency !== undefined) ep.latencyMs = latency;
+    const pass = params.get('passphrase');
+    if (pass !== undefined) {
+      if (pass.length < 10 || pass.length > 79) throw bad(`passphrase must be 10..79 characters, got ${pass.length}`);
+      ep.passphrase = pass;
+    }
+    const keylen = int('pbkeylen', 0, 32);
+    if (keylen !== undefined) {
+      if (keylen !== 16 && keylen !== 24 && keylen !== 32) throw bad(`pbkeylen must be 16, 24 or 32, got ${keylen}`);
+      if (pass === undefined) throw bad('pbkeylen needs a passphrase');
+      ep.pbkeylen = keylen;
+    }
+    const filter = params.get('packetfilter');
+    if (filter !== undefined) {
+      if (!/^fec(,(cols|rows|arq|layout):[a-z0-9-]+)*$/.test(filter)) {
+        throw bad(`packetfilter must read fec,cols:C,rows:R[,arq:never|onreq|always][,layout:even|staircase], got '${filter}'`);
+      }
+      ep.packetFilter = filter;
+    }
+    const sid = params.get('streamid');
+    if (sid !== undefined) {
+      if (sid.length > 512) throw bad('streamid is at most 512 characters');
+      ep.streamId = sid;
+    }
+    const ct = int('conntimeo', 1, 600_000);
+    if (ct !== undefined) ep.connectTimeoutMs = ct;
+    const lp = int('localport', 1, 65535);
+    if (lp !== undefined) {
+      if (m !== 'rendezvous') throw bad('localport applies to mode=rendezvous');
+      ep.localPort = lp;
+    }
+    void role;
+    return ep;
+  }
+
+  function rist(): RistEndpoint {
+    if (role === 'send' && at) throw bad("'@' (listen on) is for receiving: ipcast send takes rist://HOST:PORT");
+    if (role === 'recv' && !at) throw bad("a receiving rist URL starts with '@': rist://@:PORT");
+    if (role === 'send' && host === '') throw bad('missing host');
+    if (port % 2 !== 0) throw bad(`RIST takes an even port (RTCP uses the next one), got ${port}`);
+    const multicast = host !== '' && isMulticast(host);
+    const iface = params.get('iface');
+    if (multicast) {
+      // librist 0.2.7 neither sets IP_MULTICAST_IF nor honours miface= for what it sends (data,
+      // and a receiver's RTCP to the group): strace shows bare sendto()s, which would leave by
+      // the default route. ipcast never sends multicast without naming its interface.
+      throw bad('RIST multicast is not supported: librist 0.2.7 cannot be told the interface to send on (docs/repair.md)');
+    }
+    if (!multicast && iface !== undefined) throw bad(`iface applies to a multicast group; ${host || 'this address'} is not one`);
+    if (iface !== undefined && isIP(iface) === 0) throw bad(`iface must be an interface address, got '${iface}'`);
+    const ep: RistEndpoint = { proto: 'rist', listen: at, host, port, family, multicast, url: text };
+    if (iface !== undefined) ep.iface = iface;
+    const buffer = int('buffer', 10, 60_000);
+    if (buffer !== undefined) ep.bufferMs = buffer;
+    return ep;
+  }
+}
+
+/** The interface name that carries `addr` (librist names a multicast interface by name). */
+export function interfaceNameOf(addr: string): string {
+  const want = addr.toLowerCase();
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    if (list?.some((a) => a.address.toLowerCase() === want)) return name;
+  }
+  throw new UsageError(`interface address ${addr} is not on this machine`, 'ERR_BAD_INTERFACE');
+}
+
+/** librist's own URL for an endpoint (its parser does the rest: rist_parse_address2). */
+export function ristLibraryUrl(ep: RistEndpoint): string {
+  const host = ep.family === 6 ? `[${ep.host || '::'}]` : ep.host || '0.0.0.0';
+  const q: string[] = [];
+  if (ep.bufferMs !== undefined) q.push(`buffer=${ep.bufferMs}`);
+  if (ep.iface !== undefined) q.push(`miface=${interfaceNameOf(ep.iface)}`);
+  return `rist://${ep.listen ? '@' : ''}${host}:${ep.port}${q.length ? `?${q.join('&')}` : ''}`;
+}
