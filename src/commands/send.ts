@@ -21,6 +21,9 @@ URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface requir
          udp://HOST:PORT                              unicast
          udp://HOST:PORT?broadcast=1                  broadcast
          tcp://ADDR:PORT                              listen; serves many receivers
+         rtp://GROUP:PORT?iface=ADDR[&ttl=N] | rtp://HOST:PORT   RTP (RFC 3550): MPEG-TS as
+                                                      payload type 33 (RFC 2250, 90 kHz clock),
+                                                      anything else as 96; one channel per output
 
 Options:
   --to URL            an output (repeat for several); every output gets every chunk
@@ -36,16 +39,21 @@ Options:
   --name S            channel name of a single source (default: the file name)
   --wait-clients N    hold the stream until N TCP receivers are connected
   --max-clients N     TCP receivers served at once per tcp:// output; more are refused
+  --http [HOST:]PORT  serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N (the
+                      bare payload), /playlist.m3u, /guide.json; --wait-clients counts its clients
+  --sdp FILE          write the session description of the rtp:// outputs (for ffmpeg -i FILE,
+                      VLC, GStreamer), once the first payload has told MPEG-TS from the rest
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help          this text
 
-A TCP receiver that falls 4 MiB behind is dropped; it never slows the others.
+A TCP or HTTP receiver that falls 4 MiB behind is dropped; it never slows the others.
 SIGINT/SIGTERM: end of stream on every output, sockets closed, exit 0.
 
 Examples:
   ipcast send tone --to 'udp://239.255.0.1:5004?iface=127.0.0.1'
   ipcast send music/ --to tcp://127.0.0.1:5005 --loop
-  ipcast send movie.ts --rate 8M --to udp://127.0.0.1:5004 --format raw`,
+  ipcast send movie.ts --rate 8M --to udp://127.0.0.1:5004 --format raw
+  ipcast send movie.ts --to 'rtp://239.255.0.2:5004?iface=127.0.0.1' --sdp movie.sdp --http 8000`,
   options: {
     to: { type: 'string', multiple: true },
     rate: { type: 'string' },
@@ -58,6 +66,8 @@ Examples:
     'wait-clients': { type: 'string' },
     'max-clients': { type: 'string' },
     metrics: { type: 'string' },
+    http: { type: 'string' },
+    sdp: { type: 'string' },
   },
   run: async ({ values, positionals }) => {
     if (positionals.length !== 1) {
@@ -69,6 +79,8 @@ Examples:
     if (tos.length === 0) throw new UsageError("send: no outputs: give at least one --to URL (see 'ipcast send --help')");
     const metricsAt = str(values.metrics) === undefined ? undefined : parseListenAddress(str(values.metrics)!);
     const outputs = tos.map((t) => parseEndpoint(t, 'send'));
+    const http = str(values.http) === undefined ? undefined : parseListenAddress(str(values.http)!, '--http');
+    const sdpFile = str(values.sdp);
     const format = str(values.format) ?? 'ipcast';
     if (format !== 'ipcast' && format !== 'raw') throw new UsageError(`--format expects ipcast or raw, got '${format}'`);
     const rateText = str(values.rate);
@@ -105,6 +117,8 @@ Examples:
       ...(burstBytes !== undefined ? { burstBytes } : {}),
       ...(waitClients !== undefined ? { waitClients } : {}),
       ...(maxClients !== undefined ? { maxClients } : {}),
+      ...(http ? { http } : {}),
+      ...(sdpFile !== undefined ? { sdpFile } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
     });
     const metrics = metricsAt
@@ -113,6 +127,8 @@ Examples:
           throw err; // already one line: "--metrics: address already in use: ..."
         })
       : undefined;
+    const httpAt = sender.httpAddress();
+    if (httpAt) process.stderr.write(`ipcast send: http http://${httpAt.host.includes(':') ? `[${httpAt.host}]` : httpAt.host}:${httpAt.port}/playlist.m3u\n`);
     if (metrics) process.stderr.write(`ipcast send: metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}\n`);
     const onSignal = (): void => void sender.stop();
     process.on('SIGINT', onSignal);

@@ -31,9 +31,12 @@ import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
 import { UdpOutput } from './outputs/udp.js';
+import { HttpOutput } from '../http/http-output.js';
+import { RtpOutput } from '../rtp/rtp-output.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
 import { TokenBucket, defaultBurstBytes } from './token-bucket.js';
+import { SdpFile } from '../rtp/sdp.js';
 
 export type Format = 'ipcast' | 'raw';
 
@@ -59,6 +62,10 @@ export interface SenderOptions {
   tcpClientBufferBytes?: number;
   /** Default 1000. */
   guideIntervalMs?: number;
+  /** --http: serve /channel/N, /playlist.m3u, /guide.json (src/http/). */
+  http?: { host: string; port: number };
+  /** --sdp FILE: the session description of the rtp:// outputs (src/rtp/). */
+  sdpFile?: string;
   /** One line at a time, for the operator (the CLI writes them to stderr). */
   log?: (line: string) => void;
 }
@@ -76,6 +83,7 @@ export class Sender {
   readonly done: Promise<void>;
   private readonly outputs: Output[] = [];
   private readonly tcp: TcpServerOutput[] = [];
+  private http: HttpOutput | undefined;
   private readonly rates = new Map<number, number>();
   /** Said once the outputs are open, so a failure to open is the only line printed. */
   private readonly rateLines: string[] = [];
@@ -117,6 +125,11 @@ export class Sender {
     return this.tcp.map((t) => ({ url: t.endpoint.url, ...t.address() }));
   }
 
+  /** The HTTP server's address (--http; the real port when it asked for port 0). */
+  httpAddress(): { host: string; port: number } | undefined {
+    return this.http?.server.address();
+  }
+
   /** The rate each channel is paced at (bits/s). */
   rateOf(channel: number): number | undefined {
     return this.rates.get(channel);
@@ -136,11 +149,14 @@ export class Sender {
     await this.chooseRates();
     const unpaced = o.channels.some((c) => this.rates.get(c.id) === Infinity);
     this.buildGuide();
+    const sdp = o.sdpFile ? new SdpFile(o.sdpFile, o.channels.map((c) => c.name).join(', '), o.log) : undefined;
     try {
       for (const ep of o.outputs) {
         const out =
           ep.proto === 'udp'
-            ? new UdpOutput(ep)
+            ? ep.rtp
+              ? new RtpOutput(ep, { format: this.format, ...(sdp ? { sdp } : {}) })
+              : new UdpOutput(ep)
             : new TcpServerOutput(ep, {
                 ...(o.maxClients !== undefined ? { maxClients: o.maxClients } : {}),
                 ...(o.tcpClientBufferBytes !== undefined ? { maxClientBufferBytes: o.tcpClientBufferBytes } : {}),
@@ -153,6 +169,20 @@ export class Sender {
         this.outputs.push(out);
         this.stats.outputs.push(out.stats);
         if (out instanceof TcpServerOutput) this.tcp.push(out);
+      }
+      if (o.http) {
+        const http = new HttpOutput({
+          ...o.http,
+          format: this.format,
+          rawChannel: o.channels[0]!.id,
+          channels: () => o.channels.map((c) => ({ id: c.id, name: c.name, description: c.description, bitrate: finite(this.rates.get(c.id)) })),
+          onClients: () => this.clientsChanged?.(),
+          ...(o.log ? { log: o.log } : {}),
+        });
+        await http.open();
+        this.http = http;
+        this.outputs.push(http);
+        this.stats.outputs.push(http.stats);
       }
     } catch (err) {
       await Promise.all(this.outputs.map((out) => out.close([])));
@@ -243,8 +273,9 @@ export class Sender {
   private async waitForClients(): Promise<void> {
     const want = this.opts.waitClients ?? 0;
     if (want <= 0) return;
-    const count = (): number => this.tcp.reduce((n, t) => n + t.clientCount, 0);
-    this.opts.log?.(`waiting for ${want} TCP receiver${want === 1 ? '' : 's'} on ${this.tcpAddresses().map((a) => `${a.host}:${a.port}`).join(', ')}`);
+    const count = (): number => this.tcp.reduce((n, t) => n + t.clientCount, 0) + (this.http?.clientCount ?? 0);
+    const where = [...this.tcpAddresses(), ...(this.http ? [this.http.server.address()] : [])];
+    this.opts.log?.(`waiting for ${want} receiver${want === 1 ? '' : 's'} on ${where.map((a) => `${a.host}:${a.port}`).join(', ')}`);
     while (!this.stopping && count() < want) {
       await Promise.race([this.stopped, new Promise<void>((r) => (this.clientsChanged = r))]);
     }
@@ -397,11 +428,16 @@ function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
     throw new UsageError(`--chunk ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
   }
   const tcpCount = o.outputs.filter((e) => e.proto === 'tcp').length;
-  if ((o.waitClients ?? 0) > 0 && tcpCount === 0) throw new UsageError('--wait-clients needs a tcp:// output', 'ERR_USAGE');
+  if ((o.waitClients ?? 0) > 0 && tcpCount === 0 && !o.http) throw new UsageError('--wait-clients needs a tcp:// output or --http', 'ERR_USAGE');
+  if (o.sdpFile !== undefined && !o.outputs.some((e) => e.proto === 'udp' && e.rtp)) throw new UsageError('--sdp needs an rtp:// output', 'ERR_USAGE');
   if (o.maxClients !== undefined && tcpCount === 0) throw new UsageError('--max-clients needs a tcp:// output', 'ERR_USAGE');
   if (o.maxClients !== undefined && o.waitClients !== undefined && o.waitClients > o.maxClients * tcpCount) {
     throw new UsageError(`--wait-clients ${o.waitClients} can never be reached with --max-clients ${o.maxClients}`, 'ERR_USAGE');
   }
+}
+
+function finite(rate: number | undefined): number {
+  return rate === undefined || !Number.isFinite(rate) ? 0 : rate;
 }
 
 /** Validates, measures, opens every output and starts streaming. Await `sender.done`. */

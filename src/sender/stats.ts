@@ -19,7 +19,7 @@ export interface ChannelStats {
 
 export interface OutputStats {
   url: string;
-  proto: 'udp' | 'tcp';
+  proto: 'udp' | 'tcp' | 'rtp' | 'http';
   /** 'multicast' | 'unicast' | 'broadcast' for UDP, 'server' for TCP. */
   mode: string;
   /** Chunks (data, guide, end of stream) handed to the socket(s); TCP counts once per client. */
@@ -57,7 +57,7 @@ export interface SenderStats {
   guides: number;
 }
 
-export function newOutputStats(url: string, proto: 'udp' | 'tcp', mode: string): OutputStats {
+export function newOutputStats(url: string, proto: OutputStats['proto'], mode: string): OutputStats {
   return {
     url,
     proto,
