@@ -17,6 +17,7 @@ import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
 import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
 import { NativePath } from './native-path.js';
 import { RunSequence, SequenceTracker } from './sequence-tracker.js';
+import { RtpDepacketizer } from '../rtp/rtp-input.js';
 
 export interface ReceiverOptions {
   endpoint: Endpoint;
@@ -91,10 +92,11 @@ export class Receiver {
     const ep = this.o.endpoint;
     if (ep.proto === 'udp') {
       const native = relayPath(ep, this.o.format) === 'native';
+      const rtp = ep.rtp ? new RtpDepacketizer() : undefined;
       this.udp = await openUdpInput(
         ep,
-        { datagram: (buf, _from, decoded) => this.onDatagram(buf, decoded), warning: (m) => this.o.log(m) },
-        { decode: this.o.format === 'ipcast', relay: native },
+        { datagram: (buf, _from, decoded) => (rtp ? this.onRtp(rtp, buf) : this.onDatagram(buf, decoded)), warning: (m) => this.o.log(m) },
+        { decode: this.o.format === 'ipcast' && !rtp, relay: native },
       );
       if (native) this.startNativePath(this.udp.fd!);
     } else {
@@ -213,6 +215,17 @@ export class Receiver {
     const r = decoded ?? decodeChunk(buf);
     if (r.ok) this.onChunk(r.chunk);
     else this.countError(r.reason);
+  }
+
+  /** RTP in (src/rtp/rtp-input.ts): header checked and stripped, its sequence counted as ours. */
+  private onRtp(rtp: RtpDepacketizer, buf: Buffer): void {
+    const s = this.o.stats;
+    s.chunksReceived++;
+    s.bytesReceived += buf.length;
+    const r = rtp.push(buf);
+    if (!r.ok) return this.countError(r.reason as DecodeReason);
+    if (r.restarted) this.sequence.next(); // a new SSRC: a restarted sender numbers afresh
+    this.onChunk(r.chunk);
   }
 
   private onTcpData(buf: Buffer): void {

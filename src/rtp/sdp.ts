@@ -5,7 +5,8 @@
  *
  *   m=video PORT RTP/AVP 33          + a=rtpmap:33 MP2T/90000        (MPEG-TS, RFC 2250)
  *   m=application PORT RTP/AVP 96    + a=rtpmap:96 X-IPCAST-RAW/90000 (anything else, bytes as they are)
- *   c=IN IP4 GROUP/TTL (multicast) or c=IN IP4 HOST (unicast); IP6 for IPv6
+ *   c=IN IP4 GROUP/TTL (multicast) or c=IN IP4 HOST (unicast); IP6 for IPv6: the first
+ *   output's at session level (where ffmpeg reads it), another's in its media section
  *
  * The payload type is known once the first payload has gone out (content-type.ts), so the file
  * is written then, once every rtp:// output has sent its first payload; it is written to a
@@ -25,17 +26,18 @@ export function sessionDescription(media: readonly SdpMedia[], name: string, ses
   const first = media[0]?.endpoint;
   const ipv = first?.family === 6 ? 'IP6' : 'IP4';
   const origin = first?.family === 6 ? '::1' : '127.0.0.1';
-  const lines = ['v=0', `o=- ${sessionId} 1 IN ${ipv} ${origin}`, `s=${name.replace(/[\r\n]/g, ' ') || 'ipcast'}`, 't=0 0'];
+  const conn = (ep: UdpEndpoint): string =>
+    `c=IN ${ep.family === 6 ? 'IP6' : 'IP4'} ${ep.mode === 'multicast' && ep.family === 4 ? `${ep.host}/${ep.ttl}` : ep.host}`;
+  // The first output's connection at session level too: ffmpeg's SDP reader wants it there.
+  const session = first ? conn(first) : undefined;
+  const lines = ['v=0', `o=- ${sessionId} 1 IN ${ipv} ${origin}`, `s=${name.replace(/[\r\n]/g, ' ') || 'ipcast'}`];
+  if (session) lines.push(session);
+  lines.push('t=0 0');
   for (const m of media) {
-    const ep = m.endpoint;
     const ts = m.payloadType === PT_MP2T;
-    const conn = ep.mode === 'multicast' && ep.family === 4 ? `${ep.host}/${ep.ttl}` : ep.host;
-    lines.push(
-      `m=${ts ? 'video' : 'application'} ${ep.port} RTP/AVP ${m.payloadType}`,
-      `c=IN ${ep.family === 6 ? 'IP6' : 'IP4'} ${conn}`,
-      `a=rtpmap:${m.payloadType} ${ts ? 'MP2T' : 'X-IPCAST-RAW'}/${RTP_CLOCK_HZ}`,
-      'a=recvonly',
-    );
+    lines.push(`m=${ts ? 'video' : 'application'} ${m.endpoint.port} RTP/AVP ${m.payloadType}`);
+    if (conn(m.endpoint) !== session) lines.push(conn(m.endpoint));
+    lines.push(`a=rtpmap:${m.payloadType} ${ts ? 'MP2T' : 'X-IPCAST-RAW'}/${RTP_CLOCK_HZ}`, 'a=recvonly');
   }
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -65,7 +65,8 @@ export function udpImpl(ep: UdpEndpoint): 'native' | 'dgram' {
  * ipcast chunks on the native UDP input, unless IPCAST_RELAY=js asks for the JS path.
  */
 export function relayPath(ep: UdpEndpoint, format: 'ipcast' | 'raw'): 'native' | 'js' {
-  return format === 'ipcast' && udpImpl(ep) === 'native' && process.env.IPCAST_RELAY !== 'js' ? 'native' : 'js';
+  // RTP in stays on the JS path: the native relay reads ipcast chunks only.
+  return format === 'ipcast' && !ep.rtp && udpImpl(ep) === 'native' && process.env.IPCAST_RELAY !== 'js' ? 'native' : 'js';
 }
 
 export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers, opts: UdpInputOptions = {}): Promise<UdpInput> {
