@@ -122,7 +122,7 @@ Examples:
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
     });
     const metrics = metricsAt
-      ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {
+      ? await serveMetrics(metricsAt, { sender: sender.stats, http: () => sender.httpStats() }).catch(async (err: unknown) => {
           await sender.stop();
           throw err; // already one line: "--metrics: address already in use: ..."
         })

@@ -32,6 +32,7 @@ import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
 import { UdpOutput } from './outputs/udp.js';
 import { HttpOutput } from '../http/http-output.js';
+import type { HttpStats } from '../http/stream-server.js';
 import { RtpOutput } from '../rtp/rtp-output.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
@@ -128,6 +129,11 @@ export class Sender {
   /** The HTTP server's address (--http; the real port when it asked for port 0). */
   httpAddress(): { host: string; port: number } | undefined {
     return this.http?.server.address();
+  }
+
+  /** The HTTP server's counts (--http), for the metrics. */
+  httpStats(): HttpStats | undefined {
+    return this.http?.server.stats;
   }
 
   /** The rate each channel is paced at (bits/s). */

@@ -12,6 +12,7 @@ import type { ReceiverStats } from '../stats.js';
 import { gauge } from './collector.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { registerSenderMetrics, type SenderStatsLike } from './sender-metrics.js';
+import { registerHttpMetrics, type HttpStatsLike } from './http-metrics.js';
 
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -32,6 +33,8 @@ export function ipcastVersion(): string {
 export interface MetricsSources {
   receiver?: ReceiverStats | (() => ReceiverStats);
   sender?: SenderStatsLike | (() => SenderStatsLike);
+  /** --http: the HTTP output's stats (src/http/stream-server.ts). */
+  http?: HttpStatsLike | (() => HttpStatsLike | undefined);
 }
 
 export interface CreateRegistryOptions extends MetricsSources {
@@ -53,6 +56,7 @@ export function createMetricsRegistry(options: CreateRegistryOptions = {}): Regi
   registerBuildInfo(registry, roles);
   if (options.receiver) registerReceiverMetrics(registry, options.receiver);
   if (options.sender) registerSenderMetrics(registry, options.sender);
+  if (options.http) registerHttpMetrics(registry, options.http);
   if (options.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     // prom-client also exports these three gauges with a _total suffix, which `promtool check
