@@ -14,6 +14,10 @@ URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a mult
          udp://@[ff3e::1]:PORT?iface=NAME|ADDR6[&source=ADDR6]       join an IPv6 group
          udp://@:PORT[?rcvbuf=BYTES], udp://@[::]:PORT               bind unicast
          tcp://HOST:PORT                                             connect (reconnects)
+         rtp://@GROUP:PORT?iface=ADDR, rtp://@:PORT                  RTP in (RFC 3550): the header
+                                                      is checked and stripped, its sequence numbers
+                                                      count loss/reorder/duplicates; the payload goes
+                                                      to the decoder as --format raw hands it
 
 Options:
   --channel N          channel to play (default: the first in the guide)
@@ -35,6 +39,10 @@ Options:
                        sleeps until there is room; 0 sleeps at once (default 30, or
                        IPCAST_WRITE_SPIN_US when set; no spin on a process with one CPU)
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
+  --http [HOST:]PORT   serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N (the
+                       channel played, in order; others as they arrive), /udp/GROUP:PORT[?iface=
+                       ADDR] (udpxy's way; iface defaults to URL's, else 127.0.0.1),
+                       /playlist.m3u, /guide.json. Chunks then take the JavaScript path
   -h, --help           this text
 
 IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
@@ -54,6 +62,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     'max-restarts': { type: 'string' },
     'spin-us': { type: 'string' },
     metrics: { type: 'string' },
+    http: { type: 'string' },
   },
   run: async (args) => {
     const v = args.values;
@@ -77,6 +86,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
       maxRestarts: v['max-restarts'] !== undefined ? parseInteger(str(v['max-restarts'])!, '--max-restarts', 0, 1000) : 5,
       ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
       ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
+      ...(v.http !== undefined ? { http: parseListenAddress(str(v.http)!, '--http') } : {}),
     });
   },
 };

@@ -17,7 +17,7 @@ import { openTcpInput, type TcpInput } from './inputs/tcp-input.js';
 import { openUdpInput, relayPath, type UdpInput } from './inputs/udp-input.js';
 import { NativePath } from './native-path.js';
 import { RunSequence, SequenceTracker } from './sequence-tracker.js';
-import { RtpDepacketizer } from '../rtp/rtp-input.js';
+import { rtpDatagramHandler } from '../rtp/rtp-input.js';
 
 export interface ReceiverOptions {
   endpoint: Endpoint;
@@ -31,6 +31,8 @@ export interface ReceiverOptions {
   policy: SlowChildPolicy;
   maxRestarts: number;
   stats: ReceiverStats;
+  /** --http (src/http/): every data payload (copied) by channel, and each end of stream. */
+  tap?: { data(channel: number, payload: Buffer): void; end(channel: number): void };
   /** Forks the child of one transport (the decoder itself, or the sink in front of it). */
   startChild(kind: TransportKind): Promise<FeedableChild>;
   log(message: string): void;
@@ -91,11 +93,14 @@ export class Receiver {
   async start(): Promise<void> {
     const ep = this.o.endpoint;
     if (ep.proto === 'udp') {
-      const native = relayPath(ep, this.o.format) === 'native';
-      const rtp = ep.rtp ? new RtpDepacketizer() : undefined;
+      // --http taps every chunk: the JS path (as RTP in, whose chunks the native relay cannot read).
+      const native = !this.o.tap && relayPath(ep, this.o.format) === 'native';
+      const rtp = ep.rtp
+        ? rtpDatagramHandler({ stats: this.o.stats, chunk: (c) => this.onChunk(c), error: (r) => this.countError(r as DecodeReason), restarted: () => this.sequence.next() })
+        : undefined;
       this.udp = await openUdpInput(
         ep,
-        { datagram: (buf, _from, decoded) => (rtp ? this.onRtp(rtp, buf) : this.onDatagram(buf, decoded)), warning: (m) => this.o.log(m) },
+        { datagram: (buf, _from, decoded) => (rtp ? rtp(buf) : this.onDatagram(buf, decoded)), warning: (m) => this.o.log(m) },
         { decode: this.o.format === 'ipcast' && !rtp, relay: native },
       );
       if (native) this.startNativePath(this.udp.fd!);
@@ -217,17 +222,6 @@ export class Receiver {
     else this.countError(r.reason);
   }
 
-  /** RTP in (src/rtp/rtp-input.ts): header checked and stripped, its sequence counted as ours. */
-  private onRtp(rtp: RtpDepacketizer, buf: Buffer): void {
-    const s = this.o.stats;
-    s.chunksReceived++;
-    s.bytesReceived += buf.length;
-    const r = rtp.push(buf);
-    if (!r.ok) return this.countError(r.reason as DecodeReason);
-    if (r.restarted) this.sequence.next(); // a new SSRC: a restarted sender numbers afresh
-    this.onChunk(r.chunk);
-  }
-
   private onTcpData(buf: Buffer): void {
     const s = this.o.stats;
     s.bytesReceived += buf.length;
@@ -261,6 +255,8 @@ export class Receiver {
       this.select(c.channel, 'the first to arrive; no guide yet');
     }
     if (c.channel !== this.selected) {
+      if (c.kind === Kind.Data) this.o.tap?.data(c.channel, c.payload);
+      else if (c.kind === Kind.EndOfStream) this.o.tap?.end(c.channel);
       s.otherChannel++;
       return;
     }
@@ -292,6 +288,7 @@ export class Receiver {
     const session = this.session ?? this.startSession();
     if (!session) return;
     const meta = { senderTimestampUs };
+    this.o.tap?.data(this.selected ?? 1, payload);
     session.delivered++;
     for (const f of session.feeders.values()) f.deliver(payload, meta);
   }
@@ -344,6 +341,7 @@ export class Receiver {
   /** Ends the current stream: the children's input is closed and they are waited for. */
   private endSession(why: string): void {
     const session = this.session;
+    this.o.tap?.end(this.selected ?? 1);
     this.o.stats.endOfStream = true;
     this.session = undefined;
     this.sequence.next();

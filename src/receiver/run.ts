@@ -11,6 +11,7 @@ import type { Endpoint } from '../shared/url.js';
 import type { SlowChildPolicy } from './child-feeder.js';
 import { startDecoderChild } from './decoder-child.js';
 import { Receiver } from './receiver.js';
+import { openReceiverHttp } from '../http/receiver-http.js';
 
 export interface RunReceiverOptions {
   endpoint: Endpoint;
@@ -26,6 +27,8 @@ export interface RunReceiverOptions {
   /** The writers' wait policy (µs, 0..10000); default DEFAULT_WRITE_SPIN_US (src/transport/child.ts). */
   spinUs?: number;
   metrics?: { host: string; port: number };
+  /** --http: /channel/N, /udp/GROUP:PORT, /playlist.m3u, /guide.json (src/http/). */
+  http?: { host: string; port: number };
   stats?: ReceiverStats;
   log?: (message: string) => void;
   /** Stop when this signal fires (tests, the demo). */
@@ -40,7 +43,9 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
   const log = o.log ?? ((m: string) => process.stderr.write(`ipcast recv: ${m}\n`));
   if (o.decoder) findProgram(o.decoder[0]!);
   const stats = o.stats ?? emptyReceiverStats();
+  const http = o.http ? await openReceiverHttp(o.http, o.endpoint, stats, log) : undefined;
   const receiver = new Receiver({
+    ...(http ? { tap: http.tap } : {}),
     endpoint: o.endpoint,
     format: o.format,
     ...(o.channel !== undefined ? { channel: o.channel } : {}),
@@ -66,6 +71,7 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     // A child that could not start (a kernel limit, a missing program): close the input and
     // every child that did start, and remove their System V objects, before saying why.
     await receiver.stop();
+    await http?.server.close();
     throw err;
   }
 
@@ -83,12 +89,13 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     o.signal?.addEventListener('abort', () => resolve(0), { once: true });
   });
   try {
-    if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats });
+    if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats, ...(http ? { http: http.server.stats } : {}) });
     const where =
       o.endpoint.proto === 'udp'
         ? `listening on ${o.endpoint.url} (port ${receiver.listeningPort}; chunks ${receiver.nativePath ? 'through the native relay' : 'through JS'})`
         : `connecting to ${o.endpoint.url}`;
-    log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
+    const web = http ? `; http ${http.server.stats.url}playlist.m3u` : '';
+    log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}${web}`);
     o.onReady?.({ port: receiver.listeningPort });
     const code = await Promise.race([receiver.done, stopped]);
     await receiver.stop();
@@ -101,6 +108,7 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     process.off('SIGTERM', onSignal);
     await receiver.stop();
     await metrics?.close();
+    await http?.server.close();
   }
 }
 

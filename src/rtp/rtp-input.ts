@@ -17,6 +17,8 @@
 import { Kind, type Chunk } from '../shared/protocol.js';
 import { parseRtp, SequenceExtender, type RtpReason } from './packet.js';
 
+export type { RtpReason };
+
 export const RTP_CHANNEL = 1;
 
 export type Depacketized = { ok: true; chunk: Chunk; restarted: boolean; payloadType: number } | { ok: false; reason: RtpReason };
@@ -38,4 +40,25 @@ export class RtpDepacketizer {
       chunk: { kind: Kind.Data, channel: RTP_CHANNEL, sequence: extended, timestampUs: this.clockUs(), flags: 0, checksum: 0, payload: Buffer.from(r.payload) },
     };
   }
+}
+
+/** What a receiver does with RTP datagrams: counted as received, depacketized, then its own. */
+export interface RtpSink {
+  stats: { chunksReceived: number; bytesReceived: number };
+  chunk(c: Chunk): void;
+  error(reason: RtpReason): void;
+  /** A new SSRC: the sequence count starts over. */
+  restarted(): void;
+}
+
+export function rtpDatagramHandler(sink: RtpSink): (datagram: Buffer) => void {
+  const rtp = new RtpDepacketizer();
+  return (datagram) => {
+    sink.stats.chunksReceived++;
+    sink.stats.bytesReceived += datagram.length;
+    const r = rtp.push(datagram);
+    if (!r.ok) return sink.error(r.reason);
+    if (r.restarted) sink.restarted();
+    sink.chunk(r.chunk);
+  };
 }
