@@ -92,7 +92,7 @@ export function parseEndpoint(text: string, role: Role): Endpoint {
     at = true;
     rest = rest.slice(1);
   }
-  if (at && (scheme === 'tcp' || role === 'send')) throw bad(`'@' (listen on) is only for udp:// and rtp:// in ipcast recv`);
+  if (at && (scheme === 'tcp' || role === 'send')) throw bad("'@' (listen on) is only for udp:// in ipcast recv (rtp:// too)");
   if (!at && scheme === 'udp' && role === 'recv') throw bad(`a receiving ${given} URL starts with '@': ${given}://@GROUP:PORT or ${given}://@:PORT`);
 
   const hp = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(rest);
