@@ -48,6 +48,8 @@ Options:
 IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
 orders and hands off every chunk (IPCAST_RELAY=js in the environment: the JavaScript path).
 The first line says which path the chunks take; the summary ends with recv's own CPU time.
+On a terminal (stderr a TTY) a table per transport is redrawn in place every second; to a
+file or a pipe recv writes its log lines only.
 
 Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 usage error.`,
   options: {
@@ -87,6 +89,8 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
       ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
       ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
       ...(v.http !== undefined ? { http: parseListenAddress(str(v.http)!, '--http') } : {}),
+      // On a terminal: one live table, redrawn in place; otherwise log lines only.
+      ...(process.stderr.isTTY ? { liveTable: process.stderr } : {}),
     });
   },
 };

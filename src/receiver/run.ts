@@ -12,6 +12,8 @@ import type { SlowChildPolicy } from './child-feeder.js';
 import { startDecoderChild } from './decoder-child.js';
 import { Receiver } from './receiver.js';
 import { openReceiverHttp } from '../http/receiver-http.js';
+import { ComparisonTable } from '../demo/comparison-table.js';
+import { LiveView } from '../shared/live-view.js';
 
 export interface RunReceiverOptions {
   endpoint: Endpoint;
@@ -31,6 +33,8 @@ export interface RunReceiverOptions {
   http?: { host: string; port: number };
   stats?: ReceiverStats;
   log?: (message: string) => void;
+  /** Redraw a live table in place on this terminal every second (recv on a TTY). */
+  liveTable?: NodeJS.WriteStream;
   /** Stop when this signal fires (tests, the demo). */
   signal?: AbortSignal;
   /** Stop on SIGINT/SIGTERM (default true; the demo handles them itself, to stop its sender first). */
@@ -40,7 +44,8 @@ export interface RunReceiverOptions {
 }
 
 export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
-  const log = o.log ?? ((m: string) => process.stderr.write(`ipcast recv: ${m}\n`));
+  const view = o.liveTable ? new LiveView(o.liveTable) : undefined;
+  const log = o.log ?? (view ? (m: string) => view.log(`ipcast recv: ${m}`) : (m: string) => process.stderr.write(`ipcast recv: ${m}\n`));
   if (o.decoder) findProgram(o.decoder[0]!);
   const stats = o.stats ?? emptyReceiverStats();
   const http = o.http ? await openReceiverHttp(o.http, o.endpoint, stats, log) : undefined;
@@ -97,8 +102,11 @@ export async function runReceiver(o: RunReceiverOptions): Promise<ExitCode> {
     const web = http ? `; http ${http.server.stats.url}playlist.m3u` : '';
     log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}${web}`);
     o.onReady?.({ port: receiver.listeningPort });
-    const code = await Promise.race([receiver.done, stopped]);
+    const table = new ComparisonTable();
+    const ticker = view ? setInterval(() => view.draw(table.render(stats)), 1000) : undefined;
+    const code = await Promise.race([receiver.done, stopped]).finally(() => clearInterval(ticker));
     await receiver.stop();
+    view?.done();
     // This process's own CPU time (every thread, the native relay's included; not the children's).
     const cpu = process.cpuUsage();
     log(`${summary(stats)}; cpu ${((cpu.user + cpu.system) / 1e6).toFixed(3)} s`);
