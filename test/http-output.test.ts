@@ -114,6 +114,31 @@ describe('ipcast send --http', () => {
     expect((await send.proc).exitCode, send.stderrText()).toBe(0);
   }, 30_000);
 
+  it('a client that joins a WAV stream late gets the WAV header first (audio/wav), and ffprobe reads it', async () => {
+    const port = await freePort('tcp');
+    const send = spawnIpcast(['send', 'tone:440:4', '--http', String(port)]);
+    await send.waitFor(/http http:/);
+    await new Promise((r) => setTimeout(r, 1000)); // the stream is a second in
+    const got = await new Promise<string>((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      const parts: Buffer[] = [];
+      sock.on('data', (d: Buffer) => parts.push(d));
+      sock.on('error', () => {});
+      sock.write('GET /channel/1 HTTP/1.0\r\n\r\n');
+      setTimeout(() => {
+        sock.destroy();
+        resolve(Buffer.concat(parts).toString('latin1'));
+      }, 700);
+    });
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\nContent-Type: audio\/wav\r\n/);
+    const body = Buffer.from(got.slice(got.indexOf('\r\n\r\n') + 4), 'latin1');
+    expect(body.subarray(0, 4).toString()).toBe('RIFF');
+    const wav = join(dir, 'late.wav');
+    writeFileSync(wav, body);
+    expect(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,sample_rate', '-of', 'csv=p=0', wav], { encoding: 'utf8' }).trim()).toBe('pcm_s16le,44100');
+    expect((await send.proc).exitCode, send.stderrText()).toBe(0);
+  }, 30_000);
+
   it('a client that reads nothing is dropped and counted; another gets every byte', async () => {
     const port = await freePort('tcp');
     const metrics = await freePort('tcp');

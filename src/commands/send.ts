@@ -8,7 +8,7 @@ import type { Command } from './command.js';
 export const sendCommand: Command = {
   name: 'send',
   summary: 'stream a file, a folder of channels, stdin or a test tone to UDP/TCP outputs',
-  usage: `Usage: ipcast send SOURCE --to URL [--to URL ...] [options]
+  usage: `Usage: ipcast send SOURCE --to URL [--to URL ...] [--http [HOST:]PORT] [options]
 
 SOURCE   FILE                 one channel
          FOLDER               one channel per entry, numbered from 1 in name order: a sub-folder
@@ -27,6 +27,7 @@ URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface requir
 
 Options:
   --to URL            an output (repeat for several); every output gets every chunk
+                      (none is needed with --http)
   --rate R            320k, 8M (bits/s) or max (unpaced); applies to each channel.
                       Default: measured from the source (WAV header, MP3 frame/Xing header,
                       MPEG-TS PCR) and printed on stderr; otherwise an error asks for --rate
@@ -76,7 +77,7 @@ Examples:
       );
     }
     const tos = list(values.to);
-    if (tos.length === 0) throw new UsageError("send: no outputs: give at least one --to URL (see 'ipcast send --help')");
+    if (tos.length === 0 && values.http === undefined) throw new UsageError("send: no outputs: give at least one --to URL or --http (see 'ipcast send --help')");
     const metricsAt = str(values.metrics) === undefined ? undefined : parseListenAddress(str(values.metrics)!);
     const outputs = tos.map((t) => parseEndpoint(t, 'send'));
     const http = str(values.http) === undefined ? undefined : parseListenAddress(str(values.http)!, '--http');
@@ -122,12 +123,12 @@ Examples:
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
     });
     const metrics = metricsAt
-      ? await serveMetrics(metricsAt, { sender: sender.stats, http: () => sender.httpStats() }).catch(async (err: unknown) => {
+      ? await serveMetrics(metricsAt, { sender: sender.stats, http: () => sender.httpServer()?.stats }).catch(async (err: unknown) => {
           await sender.stop();
           throw err; // already one line: "--metrics: address already in use: ..."
         })
       : undefined;
-    const httpAt = sender.httpAddress();
+    const httpAt = sender.httpServer()?.address();
     if (httpAt) process.stderr.write(`ipcast send: http http://${httpAt.host.includes(':') ? `[${httpAt.host}]` : httpAt.host}:${httpAt.port}/playlist.m3u\n`);
     if (metrics) process.stderr.write(`ipcast send: metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}\n`);
     const onSignal = (): void => void sender.stop();

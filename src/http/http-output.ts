@@ -79,3 +79,25 @@ export class HttpOutput implements Output {
     });
   }
 }
+
+/** The sender's --http: its channels (and the rates chosen for them) before and without a guide. */
+export async function openSenderHttp(
+  listen: { host: string; port: number },
+  format: 'ipcast' | 'raw',
+  channels: readonly Omit<ChannelInfo, 'bitrate'>[],
+  rateOf: (id: number) => number | undefined,
+  onClients: () => void,
+  log?: (line: string) => void,
+): Promise<HttpOutput> {
+  const finite = (r: number | undefined): number => (r === undefined || !Number.isFinite(r) ? 0 : r);
+  const http = new HttpOutput({
+    ...listen,
+    format,
+    rawChannel: channels[0]!.id,
+    channels: () => channels.map((c) => ({ id: c.id, name: c.name, description: c.description, bitrate: finite(rateOf(c.id)) })),
+    onClients,
+    ...(log ? { log } : {}),
+  });
+  await http.open();
+  return http;
+}

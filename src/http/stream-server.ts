@@ -36,6 +36,12 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 const BATCH_MAX_BYTES = 64 * 1024;
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
+function sniff(payload: Buffer): { type: MediaType; prefix?: Buffer } {
+  const type = sniffMediaType(payload);
+  const prefix = type === 'audio/wav' ? wavHeader(payload) : null;
+  return prefix ? { type, prefix } : { type };
+}
+
 /** One chunk of chunked transfer encoding (RFC 9112 7.1): hex size, CRLF, data, CRLF. */
 function frame(buf: Buffer): Buffer {
   const size = Buffer.from(`${buf.length.toString(16)}\r\n`);
@@ -102,6 +108,8 @@ export class HttpStreamServer {
   readonly stats: HttpStats;
   private server: Server | null = null;
   private readonly feeds = new Map<string, Feed>();
+  /** What each channel carries, from its first payload, whether or not a client was there. */
+  private readonly kinds = new Map<string, { type: MediaType; prefix?: Buffer }>();
   private readonly sockets = new Set<Socket>();
   private readonly dropped = new WeakSet<Socket>();
   private streamClients = 0;
@@ -144,12 +152,15 @@ export class HttpStreamServer {
 
   /** One payload of channel N (bare, as a player takes it). */
   publish(channel: number, payload: Buffer): void {
-    const feed = this.feeds.get(`/channel/${channel}`);
+    const key = `/channel/${channel}`;
+    if (!this.kinds.has(key)) this.kinds.set(key, sniff(payload));
+    const feed = this.feeds.get(key);
     if (feed) this.publishTo(feed, payload);
   }
 
   /** Channel N's end of stream: its clients get the rest and the close. */
   endChannel(channel: number): void {
+    this.kinds.delete(`/channel/${channel}`); // its next stream is sniffed afresh
     const feed = this.feeds.get(`/channel/${channel}`);
     if (feed) this.endFeed(feed);
   }
@@ -232,7 +243,7 @@ export class HttpStreamServer {
   private feed(key: string): Feed {
     let feed = this.feeds.get(key);
     if (!feed) {
-      feed = { key, clients: new Set(), batch: [], batchBytes: 0, scheduled: false };
+      feed = { key, clients: new Set(), batch: [], batchBytes: 0, scheduled: false, ...this.kinds.get(key) };
       this.feeds.set(key, feed);
     }
     return feed;
@@ -275,8 +286,7 @@ export class HttpStreamServer {
 
   private publishTo(feed: Feed, payload: Buffer): void {
     if (feed.type === undefined) {
-      feed.type = sniffMediaType(payload);
-      if (feed.type === 'audio/wav') feed.prefix = wavHeader(payload) ?? undefined;
+      Object.assign(feed, this.kinds.get(feed.key) ?? sniff(payload));
       for (const c of [...feed.clients]) {
         this.sendHead(feed, c);
         if (c.head) c.sock.end();

@@ -31,8 +31,8 @@ import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
 import { UdpOutput } from './outputs/udp.js';
-import { HttpOutput } from '../http/http-output.js';
-import type { HttpStats } from '../http/stream-server.js';
+import { openSenderHttp, type HttpOutput } from '../http/http-output.js';
+import type { HttpStreamServer } from '../http/stream-server.js';
 import { RtpOutput } from '../rtp/rtp-output.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
@@ -126,14 +126,9 @@ export class Sender {
     return this.tcp.map((t) => ({ url: t.endpoint.url, ...t.address() }));
   }
 
-  /** The HTTP server's address (--http; the real port when it asked for port 0). */
-  httpAddress(): { host: string; port: number } | undefined {
-    return this.http?.server.address();
-  }
-
-  /** The HTTP server's counts (--http), for the metrics. */
-  httpStats(): HttpStats | undefined {
-    return this.http?.server.stats;
+  /** --http's server: its address (the real port for port 0) and counts. */
+  httpServer(): HttpStreamServer | undefined {
+    return this.http?.server;
   }
 
   /** The rate each channel is paced at (bits/s). */
@@ -177,18 +172,9 @@ export class Sender {
         if (out instanceof TcpServerOutput) this.tcp.push(out);
       }
       if (o.http) {
-        const http = new HttpOutput({
-          ...o.http,
-          format: this.format,
-          rawChannel: o.channels[0]!.id,
-          channels: () => o.channels.map((c) => ({ id: c.id, name: c.name, description: c.description, bitrate: finite(this.rates.get(c.id)) })),
-          onClients: () => this.clientsChanged?.(),
-          ...(o.log ? { log: o.log } : {}),
-        });
-        await http.open();
-        this.http = http;
-        this.outputs.push(http);
-        this.stats.outputs.push(http.stats);
+        this.http = await openSenderHttp(o.http, this.format, o.channels, (id) => this.rates.get(id), () => this.clientsChanged?.(), o.log);
+        this.outputs.push(this.http);
+        this.stats.outputs.push(this.http.stats);
       }
     } catch (err) {
       await Promise.all(this.outputs.map((out) => out.close([])));
@@ -414,7 +400,7 @@ export function encodeData(h: ChunkHeader, payload: Uint8Array): Buffer {
 
 function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
   if (o.channels.length === 0) throw new UsageError('no channels to send', 'ERR_USAGE');
-  if (o.outputs.length === 0) throw new UsageError('no outputs: give at least one --to URL', 'ERR_USAGE');
+  if (o.outputs.length === 0 && !o.http) throw new UsageError('no outputs: give at least one --to URL or --http', 'ERR_USAGE');
   const ids = new Set<number>();
   for (const c of o.channels) {
     if (!Number.isInteger(c.id) || c.id < 1 || c.id > 65535) throw new UsageError(`channel id must be 1..65535, got ${c.id}`, 'ERR_USAGE');
@@ -440,10 +426,6 @@ function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
   if (o.maxClients !== undefined && o.waitClients !== undefined && o.waitClients > o.maxClients * tcpCount) {
     throw new UsageError(`--wait-clients ${o.waitClients} can never be reached with --max-clients ${o.maxClients}`, 'ERR_USAGE');
   }
-}
-
-function finite(rate: number | undefined): number {
-  return rate === undefined || !Number.isFinite(rate) ? 0 : rate;
 }
 
 /** Validates, measures, opens every output and starts streaming. Await `sender.done`. */
