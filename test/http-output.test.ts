@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { ipcast } from './helpers/cli.js';
 import { freePort, killAll, spawnIpcast } from './helpers/procs.js';
 
 const run = promisify(execFile);
@@ -168,6 +169,21 @@ describe('ipcast send --http', () => {
     expect(body.equals(data)).toBe(true);
     expect((await send.proc).exitCode, send.stderrText()).toBe(0);
   }, 40_000);
+});
+
+describe('--http and --sdp usage', () => {
+  it('one line and the exit code: a bad address (2), --sdp without rtp:// (2), a port in use (1)', async () => {
+    const bad = await ipcast(['send', 'tone', '--http', 'abc']);
+    expect([bad.exitCode, bad.stderr]).toEqual([2, "ipcast: --http expects [HOST:]PORT such as 9464 or 127.0.0.1:9464, got 'abc'"]);
+    const sdp = await ipcast(['send', 'tone', '--to', 'udp://127.0.0.1:9', '--sdp', join(dir, 'x.sdp')]);
+    expect([sdp.exitCode, sdp.stderr]).toEqual([2, 'ipcast: --sdp needs an rtp:// output']);
+    const port = await freePort('tcp');
+    const first = spawnIpcast(['send', 'tone', '--http', String(port)]);
+    await first.waitFor(/http http:/);
+    const busy = await ipcast(['recv', `udp://@127.0.0.1:${await freePort('udp')}`, '--http', String(port)]);
+    expect(busy.exitCode).toBe(1);
+    expect(busy.stderr).toMatch(/^ipcast: --http 127\.0\.0\.1:\d+: address already in use: .*\(EADDRINUSE\)$/);
+  }, 30_000);
 });
 
 /** Chunked transfer encoding back to the bytes. */
