@@ -36,14 +36,21 @@ async function waitForFile(path: string, timeoutMs = 10_000): Promise<string> {
   return readFileSync(path, 'utf8');
 }
 
-/** Collects datagrams on a loopback port for `ms`. */
+/** Collects datagrams on a loopback port for `ms` from the first one (at most 15 s of waiting for it). */
 function capture(port: number, ms: number): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket('udp4');
     const got: Buffer[] = [];
-    sock.on('message', (m) => got.push(m));
+    const done = (): void => sock.close(() => resolve(got));
+    const giveUp = setTimeout(done, 15_000);
+    sock.on('message', (m) => {
+      if (got.push(m) === 1) {
+        clearTimeout(giveUp);
+        setTimeout(done, ms);
+      }
+    });
     sock.on('error', reject);
-    sock.bind(port, '127.0.0.1', () => setTimeout(() => sock.close(() => resolve(got)), ms));
+    sock.bind(port, '127.0.0.1');
   });
 }
 
@@ -132,7 +139,9 @@ describe('RTP in', () => {
 
   it('RTP sequence numbers drive loss, reorder and duplicate counts (across the 16-bit wrap); a bad header is counted', async () => {
     const port = await freePort('udp');
-    const recv = spawnIpcast(['recv', `rtp://@127.0.0.1:${port}`, '--transport', 'pipe', '--exec', 'sha256sum', '--idle-timeout', '1', '--exit-on-eos']);
+    // The idle timeout ends the stream after the last packet; long enough that a loaded machine
+    // never ends it between two of them (a new stream would start its count over).
+    const recv = spawnIpcast(['recv', `rtp://@127.0.0.1:${port}`, '--transport', 'pipe', '--exec', 'sha256sum', '--idle-timeout', '3', '--exit-on-eos']);
     await recv.waitFor(/listening on/);
     const packet = (seq: number, fill: number): Buffer => {
       const p = Buffer.alloc(12 + 188, fill);
