@@ -50,10 +50,10 @@ describe('LiveView', () => {
 describe('ipcast recv on a terminal', () => {
   it('redraws one table in place (under script(1)), in kB/s for a tone; line-based into a pipe', async () => {
     const port = await freePort('udp');
-    const recvArgs = ['recv', `udp://@127.0.0.1:${port}`, '--idle-timeout', '1', '--exit-on-eos'];
+    const recvArgs = ['recv', `udp://@127.0.0.1:${port}`, '--exit-on-eos']; // ends at the tone's end of stream
     const onTty = run('script', ['-qfec', `${process.execPath} ${IPCAST_BIN} ${recvArgs.join(' ')}`, '/dev/null'], { timeout: 20_000 });
-    await new Promise((r) => setTimeout(r, 1000));
-    const send = spawnIpcast(['send', 'tone:440:3', '--to', `udp://127.0.0.1:${port}`]);
+    await new Promise((r) => setTimeout(r, 2000)); // recv starting under script(1)
+    const send = spawnIpcast(['send', 'tone:440:4', '--to', `udp://127.0.0.1:${port}`]);
     const { stdout } = await onTty;
     expect((await send.proc).exitCode).toBe(0);
     // Header, one row (pipe), the network line: each redraw goes 3 lines up and clears.
@@ -63,7 +63,7 @@ describe('ipcast recv on a terminal', () => {
     expect(stdout).toMatch(/ipcast recv: received \d+ chunks/);
 
     const port2 = await freePort('udp');
-    const piped = spawnIpcast(['recv', `udp://@127.0.0.1:${port2}`, '--idle-timeout', '1', '--exit-on-eos']);
+    const piped = spawnIpcast(['recv', `udp://@127.0.0.1:${port2}`, '--exit-on-eos']);
     await piped.waitFor(/listening on/);
     const send2 = spawnIpcast(['send', 'tone:440:2', '--to', `udp://127.0.0.1:${port2}`]);
     expect((await piped.proc).exitCode, piped.stderrText()).toBe(0);

@@ -41,7 +41,7 @@ function capture(port: number, ms: number): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket('udp4');
     const got: Buffer[] = [];
-    const done = (): void => sock.close(() => resolve(got));
+    const done = (): void => void sock.close(() => resolve(got));
     const giveUp = setTimeout(done, 15_000);
     sock.on('message', (m) => {
       if (got.push(m) === 1) {
@@ -115,7 +115,8 @@ describe('RTP out', () => {
 describe('RTP in', () => {
   it("ffmpeg -f rtp_mpegts into ipcast recv rtp://@127.0.0.1:PORT reaches the decoder byte-exact", async () => {
     const [tap, port] = [await freePort('udp'), await freePort('udp')];
-    const recv = spawnIpcast(['recv', `rtp://@127.0.0.1:${port}`, '--transport', 'pipe', '--exec', 'sha256sum', '--idle-timeout', '1', '--exit-on-eos']);
+    // RTP has no end of stream: 3 s without data ends it (more than ffmpeg takes to start on a loaded machine).
+    const recv = spawnIpcast(['recv', `rtp://@127.0.0.1:${port}`, '--transport', 'pipe', '--exec', 'sha256sum', '--idle-timeout', '3', '--exit-on-eos']);
     await recv.waitFor(/listening on/);
     // The test stands between ffmpeg and recv: it keeps each payload as ffmpeg sent it and passes the datagram on.
     const payloads: Buffer[] = [];

@@ -19,7 +19,16 @@
   };
 
   const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
-  const fmtMBps = (bps) => (bps / 1e6).toFixed(bps >= 1e8 ? 0 : 2);
+  /** A rate in the unit that fits it, three significant digits: 88.2 kB/s, 1.25 GB/s. */
+  const fmtRate = (bps) => {
+    const units = ['B/s', 'kB/s', 'MB/s', 'GB/s'];
+    let i = 0;
+    while (bps >= 999.5 && i < units.length - 1) {
+      bps /= 1000;
+      i++;
+    }
+    return bps > 0 ? `${i === 0 ? Math.round(bps) : bps.toPrecision(3)} ${units[i]}` : '0 B/s';
+  };
   const fmtBytes = (n) => {
     const units = ['B', 'KB', 'MB', 'GB', 'TB'];
     let i = 0;
@@ -119,7 +128,7 @@
     }
     col.dataset.state = t.up ? 'up' : 'down';
     setText(col, 'up', t.up ? 'up' : 'down');
-    setText(col, 'mbps', fmtMBps(t.bytesPerSecond));
+    setText(col, 'mbps', fmtRate(t.bytesPerSecond));
     // No sink (the decoder reads the pipe itself): the latencies and the sink's checks do not exist.
     const sink = t.sink !== false;
     const notMeasured = 'not measured';
@@ -180,7 +189,7 @@
       return;
     }
     root.hidden = false;
-    setText(root, 'mbps', fmtMBps(n.bytesPerSecond));
+    setText(root, 'mbps', fmtRate(n.bytesPerSecond));
     for (const f of ['chunksReceived', 'lost', 'reordered', 'duplicates', 'corrupt', 'kernelDrops', 'reconnects']) setText(root, f, fmtInt(n[f]));
     setText(root, 'channel', String(n.channel));
     setText(root, 'endOfStream', n.endOfStream ? 'yes' : 'no');
@@ -231,7 +240,7 @@
       tr.dataset.output = o.url;
       tr.append(
         cell(o.url),
-        cell(fmtMBps(o.bytesPerSecond), 'num'),
+        cell(fmtRate(o.bytesPerSecond), 'num'),
         cell(fmtInt(o.chunks), 'num'),
         cell(o.proto === 'tcp' ? fmtInt(o.clients) : '—', 'num'),
         cell(o.proto === 'tcp' ? fmtInt(o.clientsDropped) : '—', 'num'),
