@@ -34,6 +34,8 @@ export const DEFAULT_HTTP_CLIENT_BUFFER_BYTES = 4 * 1024 * 1024;
 /** A client that has not sent a whole request head by then is closed. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 const BATCH_MAX_BYTES = 64 * 1024;
+/** How long close() lets clients take what is queued for them before they are cut (as TCP's). */
+const CLOSE_GRACE_MS = 2000;
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 function sniff(payload: Buffer): { type: MediaType; prefix?: Buffer } {
@@ -172,7 +174,7 @@ export class HttpStreamServer {
     const socks = [...this.sockets];
     const closed = socks.map((s) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r()))));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(closed), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+    await Promise.race([Promise.all(closed), new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
     clearTimeout(timer);
     for (const s of this.sockets) s.destroy();
     const server = this.server;
