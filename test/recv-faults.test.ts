@@ -94,7 +94,9 @@ describe('the sender restarted mid-stream', () => {
     const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}`, '--transport', 'shm', '--exit-on-eos']);
     await recv.waitFor(/listening on/);
     const first = spawnIpcast(['send', 'tone', '--rate', '2M', '--to', `udp://127.0.0.1:${port}`]);
-    await new Promise((r) => setTimeout(r, 800));
+    // The first stream has reached the decoder (a loaded machine may take most of a second to start a sender).
+    await recv.waitFor(/playing channel/);
+    await new Promise((r) => setTimeout(r, 300));
     first.proc.kill('SIGKILL');
     await first.proc;
     const second = spawnIpcast(['send', file, '--rate', '20M', '--to', `udp://127.0.0.1:${port}`]);
