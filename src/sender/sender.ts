@@ -415,7 +415,9 @@ function validate(o: SenderOptions, format: Format, chunkBytes: number): void {
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > frameMax) {
     throw new UsageError(`--chunk must be 1..${frameMax}, got ${chunkBytes}`, 'ERR_BAD_NUMBER');
   }
-  const udpMax = format === 'raw' ? MAX_DATAGRAM_PAYLOAD_BYTES + HEADER_BYTES : MAX_DATAGRAM_PAYLOAD_BYTES;
+  // A raw payload fills the datagram alone, unless an RTP header (12 bytes) goes in front of it.
+  const rtpHeader = o.outputs.some((e) => e.proto === 'udp' && e.rtp) ? 12 : 0;
+  const udpMax = format === 'raw' ? MAX_DATAGRAM_PAYLOAD_BYTES + HEADER_BYTES - rtpHeader : MAX_DATAGRAM_PAYLOAD_BYTES;
   if (chunkBytes > udpMax && o.outputs.some((e) => e.proto === 'udp')) {
     throw new UsageError(`--chunk ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
   }
