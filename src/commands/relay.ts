@@ -23,6 +23,7 @@ channel ids are preserved, so receivers downstream count losses against the orig
 
 Options:
   --to URL             an output (repeat for several); every output gets every chunk
+                       (none is needed with --http)
   --exit-on-eos        exit once every channel has ended (its end of stream passed on)
   --max-clients N      TCP receivers served at once per tcp:// output; more are refused
   --http [HOST:]PORT   serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N,
@@ -50,7 +51,7 @@ Examples:
   run: async ({ values, positionals }) => {
     const input = endpointArgument('relay', positionals);
     const tos = list(values.to);
-    if (tos.length === 0) throw new UsageError("relay: no outputs: give at least one --to URL (see 'ipcast relay --help')", 'ERR_BAD_ARGUMENT');
+    if (tos.length === 0 && values.http === undefined) throw new UsageError("relay: no outputs: give at least one --to URL or --http (see 'ipcast relay --help')", 'ERR_BAD_ARGUMENT');
     const outputs = tos.map((t) => parseEndpoint(t, 'send'));
     const metricsAt = str(values.metrics) === undefined ? undefined : parseListenAddress(str(values.metrics)!);
     const maxText = str(values['max-clients']);
@@ -75,9 +76,10 @@ Examples:
         })
       : undefined;
     const listening = relay.tcpAddresses().map((a) => ` (${a.url} on port ${a.port})`).join('');
-    log(`relaying ${input.url} -> ${outputs.map((o) => o.url).join(', ')}${listening}`);
     const h = relay.httpServer();
-    if (h) log(`http http://${h.address.host.includes(':') ? `[${h.address.host}]` : h.address.host}:${h.address.port}/playlist.m3u`);
+    const httpUrl = h ? `http://${h.address.host.includes(':') ? `[${h.address.host}]` : h.address.host}:${h.address.port}/` : undefined;
+    log(`relaying ${input.url} -> ${[...outputs.map((o) => o.url), ...(httpUrl ? [httpUrl] : [])].join(', ')}${listening}`);
+    if (httpUrl) log(`http ${httpUrl}playlist.m3u`);
     if (metrics) log(`metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}`);
     const onSignal = (): void => void relay.finish(0);
     process.on('SIGINT', onSignal);

@@ -38,7 +38,7 @@ Options:
   --loop              replay a file or folder source forever
   --channel N         channel id of a single source (default 1)
   --name S            channel name of a single source (default: the file name)
-  --wait-clients N    hold the stream until N TCP receivers are connected
+  --wait-clients N    hold the stream until N TCP receivers (and HTTP clients) are connected
   --max-clients N     TCP receivers served at once per tcp:// output; more are refused
   --http [HOST:]PORT  serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N (the
                       bare payload), /playlist.m3u, /guide.json; --wait-clients counts its clients
