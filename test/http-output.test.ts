@@ -93,6 +93,25 @@ describe('ipcast send --http', () => {
     expect(createHash('sha256').update(unchunk(body(r11))).digest('hex')).toBe(want);
   }, 30_000);
 
+  it('a folder of two channels: the playlist lists both, each /channel/N is its own file byte-exact', async () => {
+    const folder = join(dir, 'two');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(folder, { recursive: true });
+    const a = readFileSync(ts);
+    const b = a.subarray(0, 300 * 188);
+    writeFileSync(join(folder, 'a.ts'), a);
+    writeFileSync(join(folder, 'b.ts'), b);
+    const port = await freePort('tcp');
+    const send = spawnIpcast(['send', folder, '--rate', '2M', '--http', String(port), '--wait-clients', '2']);
+    await send.waitFor(/http http:/);
+    const m3u = await (await fetch(`http://127.0.0.1:${port}/playlist.m3u`)).text();
+    expect(m3u).toBe(`#EXTM3U\n#EXTINF:-1,a\nhttp://127.0.0.1:${port}/channel/1\n#EXTINF:-1,b\nhttp://127.0.0.1:${port}/channel/2\n`);
+    const [one, two] = await Promise.all([1, 2].map((n) => fetch(`http://127.0.0.1:${port}/channel/${n}`).then((r) => r.arrayBuffer())));
+    expect(Buffer.from(one!).equals(a)).toBe(true);
+    expect(Buffer.from(two!).equals(b)).toBe(true);
+    expect((await send.proc).exitCode, send.stderrText()).toBe(0);
+  }, 30_000);
+
   it('/guide.json; 404 for other paths and channels; 405 for POST; 431 past the header limits; HEAD has no body', async () => {
     const { base, send } = await sendWithHttp(['--name', 'Card', '--channel', '7']);
     const port = Number(new URL(base).port);
