@@ -136,7 +136,7 @@ describe('ipcast send --http', () => {
 
   it('a client that joins a WAV stream late gets the WAV header first (audio/wav), and ffprobe reads it', async () => {
     const port = await freePort('tcp');
-    const send = spawnIpcast(['send', 'tone:440:4', '--http', String(port)]);
+    const send = spawnIpcast(['send', 'tone', '--http', String(port)]);
     await send.waitFor(/http http:/);
     await new Promise((r) => setTimeout(r, 1000)); // the stream is a second in
     const got = await new Promise<string>((resolve) => {
@@ -156,6 +156,7 @@ describe('ipcast send --http', () => {
     const wav = join(dir, 'late.wav');
     writeFileSync(wav, body);
     expect(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,sample_rate', '-of', 'csv=p=0', wav], { encoding: 'utf8' }).trim()).toBe('pcm_s16le,44100');
+    send.proc.kill('SIGTERM');
     expect((await send.proc).exitCode, send.stderrText()).toBe(0);
   }, 30_000);
 
