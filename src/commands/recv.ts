@@ -18,6 +18,10 @@ URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a mult
          srt://@:PORT[?latency=MS&passphrase=…&packetfilter=…]       SRT listener (libsrt)
          srt://HOST:PORT[?…], srt://HOST:PORT?mode=rendezvous        SRT caller (reconnects)
          rist://@:PORT[?buffer=MS]                                   RIST simple profile (librist)
+         rtp://@GROUP:PORT?iface=ADDR, rtp://@:PORT                  RTP in (RFC 3550): the header
+                                                      is checked and stripped, its sequence numbers
+                                                      count loss/reorder/duplicates; the payload goes
+                                                      to the decoder as --format raw hands it
 
 Options:
   --channel N          channel to play (default: the first in the guide)
@@ -42,11 +46,17 @@ Options:
                        holding the answer while a decoder's buffer is full: the sender never
                        outruns this receiver (chunks go through node:dgram and JavaScript)
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
+  --http [HOST:]PORT   serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N (the
+                       channel played, in order; others as they arrive), /udp/GROUP:PORT[?iface=
+                       ADDR] (udpxy's way; iface defaults to URL's, else 127.0.0.1),
+                       /playlist.m3u, /guide.json. Chunks then take the JavaScript path
   -h, --help           this text
 
 IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
 orders and hands off every chunk (IPCAST_RELAY=js in the environment: the JavaScript path).
 The first line says which path the chunks take; the summary ends with recv's own CPU time.
+On a terminal (stderr a TTY) a table per transport is redrawn in place every second; to a
+file or a pipe recv writes its log lines only.
 
 srt:// and rist:// need libsrt / librist at run time (docs/repair.md); the summary adds the
 library's own counts (lost, retransmitted, recovered, dropped too late, RTT).
@@ -65,6 +75,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     'spin-us': { type: 'string' },
     metrics: { type: 'string' },
     flow: { type: 'string' },
+    http: { type: 'string' },
   },
   run: async (args) => {
     const v = args.values;
@@ -79,8 +90,18 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     if (flow === 'ack' && (endpoint.proto !== 'udp' || endpoint.mode !== 'unicast' || format !== 'ipcast')) {
       throw new UsageError('--flow ack is for a unicast udp:// URL in ipcast format');
     }
-    const { runReceiver } = await import('../receiver/run.js');
-    const log = (m: string): void => void process.stderr.write(`ipcast recv: ${m}\n`);
+    const [{ runReceiver }, { emptyReceiverStats }, { ComparisonTable }, { LiveView }] = await Promise.all([
+      import('../receiver/run.js'),
+      import('../receiver/stats.js'),
+      import('../demo/comparison-table.js'),
+      import('../shared/live-view.js'),
+    ]);
+    // On a terminal: one live table, redrawn in place every second, log lines above it.
+    const stats = emptyReceiverStats();
+    const view = process.stderr.isTTY ? new LiveView(process.stderr) : undefined;
+    const log = (m: string): void => (view ? view.log(`ipcast recv: ${m}`) : void process.stderr.write(`ipcast recv: ${m}\n`));
+    const table = new ComparisonTable();
+    const ticker = view ? setInterval(() => view.draw(table.render(stats)), 1000) : undefined;
     const stop = abortOnStopSignals(log);
     try {
       return await runReceiver({
@@ -97,10 +118,14 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
         ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
         ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
         ...(flow === 'ack' ? { flowAck: true } : {}),
+        ...(v.http !== undefined ? { http: parseListenAddress(str(v.http)!, '--http') } : {}),
+        stats,
         log,
         signal: stop.signal,
       });
     } finally {
+      clearInterval(ticker);
+      view?.done();
       stop.dispose();
     }
   },

@@ -13,9 +13,11 @@ export const relayCommand: Command = {
 IN       any URL ipcast recv takes: udp://@GROUP:PORT?iface=ADDR[&source=ADDR], udp://@:PORT,
          udp://@[ff3e::1]:PORT?iface=NAME, tcp://HOST:PORT (connects, reconnects),
          srt://@:PORT, srt://HOST:PORT, rist://@:PORT (docs/repair.md)
+         rtp://@GROUP:PORT?iface=ADDR, rtp://@:PORT (RTP in: channel 1, RTP sequence numbers)
 OUT      any URL ipcast send takes: udp://GROUP:PORT?iface=ADDR[&ttl=N], udp://HOST:PORT,
          tcp://ADDR:PORT (listens; serves many receivers), srt://@:PORT (serves callers),
-         srt://HOST:PORT, rist://HOST:PORT
+         srt://HOST:PORT, rist://HOST:PORT,
+         rtp://GROUP:PORT?iface=ADDR, rtp://HOST:PORT (RTP out: one channel, PT 33 for MPEG-TS)
 
 Every chunk is checked as recv checks it (bad ones dropped and counted), put in sequence order
 per channel, and sent on with its header as it came: sequence numbers, sender timestamps and
@@ -23,12 +25,18 @@ channel ids are preserved, so receivers downstream count losses against the orig
 
 Options:
   --to URL             an output (repeat for several); every output gets every chunk
+                       (none is needed with --http)
   --exit-on-eos        exit once every channel has ended (its end of stream passed on)
   --max-clients N      TCP receivers served at once per tcp:// output; more are refused
+  --http [HOST:]PORT   serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N,
+                       /udp/GROUP:PORT[?iface=ADDR] (udpxy's way: joined on the first client,
+                       left after the last; iface defaults to IN's, else 127.0.0.1),
+                       /playlist.m3u, /guide.json
+  --sdp FILE           write the session description of the rtp:// outputs
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help           this text
 
-A TCP receiver that falls 4 MiB behind is dropped; a full UDP output misses the chunk (counted).
+A TCP or HTTP receiver that falls 4 MiB behind is dropped; a full UDP output misses the chunk (counted).
 SIGINT/SIGTERM: end of stream for every open channel on every output, exit 0.
 
 Examples:
@@ -39,31 +47,41 @@ Examples:
     'exit-on-eos': { type: 'boolean' },
     'max-clients': { type: 'string' },
     metrics: { type: 'string' },
+    http: { type: 'string' },
+    sdp: { type: 'string' },
   },
   run: async ({ values, positionals }) => {
     const input = endpointArgument('relay', positionals);
     const tos = list(values.to);
-    if (tos.length === 0) throw new UsageError("relay: no outputs: give at least one --to URL (see 'ipcast relay --help')", 'ERR_BAD_ARGUMENT');
+    if (tos.length === 0 && values.http === undefined) throw new UsageError("relay: no outputs: give at least one --to URL or --http (see 'ipcast relay --help')", 'ERR_BAD_ARGUMENT');
     const outputs = tos.map((t) => parseEndpoint(t, 'send'));
     const metricsAt = str(values.metrics) === undefined ? undefined : parseListenAddress(str(values.metrics)!);
     const maxText = str(values['max-clients']);
+    const http = str(values.http) === undefined ? undefined : parseListenAddress(str(values.http)!, '--http');
+    const sdpFile = str(values.sdp);
+    if (sdpFile !== undefined && !outputs.some((o) => o.proto === 'udp' && o.rtp)) throw new UsageError('relay: --sdp needs an rtp:// output', 'ERR_BAD_ARGUMENT');
     const log = (line: string): void => void process.stderr.write(`ipcast relay: ${line}\n`);
     const relay = new Relay({
       input,
       outputs,
       exitOnEos: values['exit-on-eos'] === true,
       ...(maxText !== undefined ? { maxClients: parseInteger(maxText, '--max-clients', 1, 100_000) } : {}),
+      ...(http ? { http } : {}),
+      ...(sdpFile !== undefined ? { sdpFile } : {}),
       log,
     });
     await relay.start();
     const metrics = metricsAt
-      ? await serveMetrics(metricsAt, { receiver: relay.input, sender: relay.output }).catch(async (err: unknown) => {
+      ? await serveMetrics(metricsAt, { receiver: relay.input, sender: relay.output, http: () => relay.httpServer()?.stats }).catch(async (err: unknown) => {
           await relay.stop();
           throw err;
         })
       : undefined;
     const listening = relay.tcpAddresses().map((a) => ` (${a.url} on port ${a.port})`).join('');
-    log(`relaying ${input.url} -> ${outputs.map((o) => o.url).join(', ')}${listening}`);
+    const h = relay.httpServer();
+    const httpUrl = h ? `http://${h.address.host.includes(':') ? `[${h.address.host}]` : h.address.host}:${h.address.port}/` : undefined;
+    log(`relaying ${input.url} -> ${[...outputs.map((o) => o.url), ...(httpUrl ? [httpUrl] : [])].join(', ')}${listening}`);
+    if (httpUrl) log(`http ${httpUrl}playlist.m3u`);
     if (metrics) log(`metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}`);
     const onSignal = (): void => void relay.finish(0);
     process.on('SIGINT', onSignal);

@@ -9,7 +9,7 @@ import type { Command } from './command.js';
 export const sendCommand: Command = {
   name: 'send',
   summary: 'stream a file, a folder of channels, stdin or a test tone to UDP/TCP outputs',
-  usage: `Usage: ipcast send SOURCE --to URL [--to URL ...] [options]
+  usage: `Usage: ipcast send SOURCE --to URL [--to URL ...] [--http [HOST:]PORT] [options]
 
 SOURCE   FILE                 one channel
          FOLDER               one channel per entry, numbered from 1 in name order: a sub-folder
@@ -26,9 +26,13 @@ URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface requir
                                                       SRT caller (libsrt); mode=rendezvous too
          srt://@:PORT[?…]                             SRT listener: serves many callers
          rist://HOST:PORT[?buffer=MS]                 RIST simple profile (librist)
+         rtp://GROUP:PORT?iface=ADDR[&ttl=N] | rtp://HOST:PORT   RTP (RFC 3550): MPEG-TS as
+                                                      payload type 33 (RFC 2250, 90 kHz clock),
+                                                      anything else as 96; one channel per output
 
 Options:
   --to URL            an output (repeat for several); every output gets every chunk
+                      (none is needed with --http)
   --rate R            320k, 8M (bits/s) or max (unpaced); applies to each channel.
                       Default: measured from the source (WAV header, MP3 frame/Xing header,
                       MPEG-TS PCR) and printed on stderr; otherwise an error asks for --rate
@@ -42,12 +46,16 @@ Options:
   --flow ack          stop-and-wait flow control on unicast udp:// outputs: one chunk in flight,
                       the next only once recv (run with --flow ack) has acknowledged it; lost
                       chunks are sent again. At most one chunk per round trip (docs/repair.md)
-  --wait-clients N    hold the stream until N TCP receivers are connected
+  --wait-clients N    hold the stream until N TCP receivers (and HTTP clients) are connected
   --max-clients N     TCP receivers served at once per tcp:// output; more are refused
+  --http [HOST:]PORT  serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N (the
+                      bare payload), /playlist.m3u, /guide.json; --wait-clients counts its clients
+  --sdp FILE          write the session description of the rtp:// outputs (for ffmpeg -i FILE,
+                      VLC, GStreamer), once the first payload has told MPEG-TS from the rest
   --metrics [HOST:]PORT  serve /metrics and the dashboard (HOST defaults to 127.0.0.1)
   -h, --help          this text
 
-A TCP receiver that falls 4 MiB behind is dropped; it never slows the others; an SRT caller
+A TCP or HTTP receiver that falls 4 MiB behind is dropped; it never slows the others; an SRT caller
 whose send buffer is full is dropped too. srt:// and rist:// need libsrt / librist at run time
 (docs/repair.md); a chunk must fit one packet (--chunk at most 1424 with ipcast's header).
 When every output is IPv4 UDP, a thread of the addon paces and sends (sendmmsg, runs of
@@ -58,7 +66,8 @@ SIGINT/SIGTERM: end of stream on every output, sockets closed, exit 0.
 Examples:
   ipcast send tone --to 'udp://239.255.0.1:5004?iface=127.0.0.1'
   ipcast send music/ --to tcp://127.0.0.1:5005 --loop
-  ipcast send movie.ts --rate 8M --to udp://127.0.0.1:5004 --format raw`,
+  ipcast send movie.ts --rate 8M --to udp://127.0.0.1:5004 --format raw
+  ipcast send movie.ts --to 'rtp://239.255.0.2:5004?iface=127.0.0.1' --sdp movie.sdp --http 8000`,
   options: {
     to: { type: 'string', multiple: true },
     rate: { type: 'string' },
@@ -72,6 +81,8 @@ Examples:
     'max-clients': { type: 'string' },
     metrics: { type: 'string' },
     flow: { type: 'string' },
+    http: { type: 'string' },
+    sdp: { type: 'string' },
   },
   run: async ({ values, positionals }) => {
     if (positionals.length !== 1) {
@@ -80,9 +91,11 @@ Examples:
       );
     }
     const tos = list(values.to);
-    if (tos.length === 0) throw new UsageError("send: no outputs: give at least one --to URL (see 'ipcast send --help')");
+    if (tos.length === 0 && values.http === undefined) throw new UsageError("send: no outputs: give at least one --to URL or --http (see 'ipcast send --help')");
     const metricsAt = str(values.metrics) === undefined ? undefined : parseListenAddress(str(values.metrics)!);
     const outputs = tos.map((t) => parseEndpoint(t, 'send'));
+    const http = str(values.http) === undefined ? undefined : parseListenAddress(str(values.http)!, '--http');
+    const sdpFile = str(values.sdp);
     const format = str(values.format) ?? 'ipcast';
     if (format !== 'ipcast' && format !== 'raw') throw new UsageError(`--format expects ipcast or raw, got '${format}'`);
     const rateText = str(values.rate);
@@ -127,14 +140,18 @@ Examples:
       ...(burstBytes !== undefined ? { burstBytes } : {}),
       ...(waitClients !== undefined ? { waitClients } : {}),
       ...(maxClients !== undefined ? { maxClients } : {}),
+      ...(http ? { http } : {}),
+      ...(sdpFile !== undefined ? { sdpFile } : {}),
       log: (line) => process.stderr.write(`ipcast send: ${line}\n`),
     }).catch(withFlags);
     const metrics = metricsAt
-      ? await serveMetrics(metricsAt, { sender: sender.stats }).catch(async (err: unknown) => {
+      ? await serveMetrics(metricsAt, { sender: sender.stats, http: () => sender.httpServer()?.stats }).catch(async (err: unknown) => {
           await sender.stop();
           throw err; // already one line: "--metrics: address already in use: ..."
         })
       : undefined;
+    const httpAt = sender.httpServer()?.address();
+    if (httpAt) process.stderr.write(`ipcast send: http http://${httpAt.host.includes(':') ? `[${httpAt.host}]` : httpAt.host}:${httpAt.port}/playlist.m3u\n`);
     if (metrics) process.stderr.write(`ipcast send: metrics ${metrics.url.replace(/\/$/, '')}/metrics, dashboard ${metrics.url}\n`);
     const dispose = onStopSignals(() => void sender.stop(), { once: false });
     try {

@@ -8,7 +8,7 @@
   const WINDOW_MS = 60_000;
   const COLORS = { pipe: '#2f6fdf', shm: '#1a9e6a', msg: '#d9770b' };
 
-  /** Rolling history per transport: [{t, mbps, p50, p99, drops}] covering WINDOW_MS. */
+  /** Rolling history per transport: [{t, bps (bytes/s), p50, p99 (µs), drops}] covering WINDOW_MS. */
   const history = Object.fromEntries(TRANSPORTS.map((k) => [k, []]));
   const columns = {};
 
@@ -19,7 +19,16 @@
   };
 
   const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
-  const fmtMBps = (bps) => (bps / 1e6).toFixed(bps >= 1e8 ? 0 : 2);
+  /** A rate in the unit that fits it, three significant digits: 88.2 kB/s, 1.25 GB/s. */
+  const fmtRate = (bps) => {
+    const units = ['B/s', 'kB/s', 'MB/s', 'GB/s'];
+    let i = 0;
+    while (bps >= 999.5 && i < units.length - 1) {
+      bps /= 1000;
+      i++;
+    }
+    return bps > 0 ? `${i === 0 ? Math.round(bps) : bps.toPrecision(3)} ${units[i]}` : '0 B/s';
+  };
   const fmtBytes = (n) => {
     const units = ['B', 'KB', 'MB', 'GB', 'TB'];
     let i = 0;
@@ -45,15 +54,12 @@
     }
   }
 
-  function niceMax(v) {
-    if (!(v > 0)) return 1;
-    const p = 10 ** Math.floor(Math.log10(v));
-    for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
-    return 10 * p;
-  }
+  const RATE_UNITS = [[1, 'B/s'], [1e3, 'kB/s'], [1e6, 'MB/s'], [1e9, 'GB/s']];
+  const TIME_UNITS = [[1, 'µs'], [1e3, 'ms'], [1e6, 's']];
+  const COUNT_UNITS = [[1, '/s']];
 
   /** Draws series [{values: (number|null)[], color, dash}] over times ts on a canvas. */
-  function drawChart(canvas, ts, series, now, fmt, sharedMax) {
+  function drawChart(canvas, ts, series, now, units, sharedMax) {
     const dpr = window.devicePixelRatio || 1;
     const w = canvas.clientWidth || canvas.width;
     const h = canvas.clientHeight || canvas.height;
@@ -65,7 +71,8 @@
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     const padL = 44, padR = 6, padT = 6, padB = 14;
-    const max = niceMax(sharedMax);
+    const ax = globalThis.ipcastAxis.axis(sharedMax, units);
+    const max = ax.max;
     const x = (t) => padL + ((t - (now - WINDOW_MS)) / WINDOW_MS) * (w - padL - padR);
     const y = (v) => h - padB - (v / max) * (h - padT - padB);
 
@@ -75,14 +82,16 @@
     ctx.lineWidth = 1;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const f of [0, 0.5, 1]) {
-      const yy = Math.round(y(max * f)) + 0.5;
+    for (const tick of ax.ticks) {
+      const yy = Math.round(y(tick.value)) + 0.5;
       ctx.beginPath();
       ctx.moveTo(padL, yy);
       ctx.lineTo(w - padR, yy);
       ctx.stroke();
-      ctx.fillText(fmt(max * f), padL - 4, yy);
+      ctx.fillText(tick.label, padL - 4, yy);
     }
+    ctx.textAlign = 'left';
+    ctx.fillText(ax.unit, padL + 3, padT + 5);
     ctx.textAlign = 'center';
     ctx.textBaseline = 'alphabetic';
     for (const s of [60, 30, 0]) ctx.fillText(s ? `-${s}s` : 'now', Math.min(x(now - s * 1000), w - padR - 10), h - 2);
@@ -119,7 +128,7 @@
     }
     col.dataset.state = t.up ? 'up' : 'down';
     setText(col, 'up', t.up ? 'up' : 'down');
-    setText(col, 'mbps', fmtMBps(t.bytesPerSecond));
+    setText(col, 'mbps', fmtRate(t.bytesPerSecond));
     // No sink (the decoder reads the pipe itself): the latencies and the sink's checks do not exist.
     const sink = t.sink !== false;
     const notMeasured = 'not measured';
@@ -137,17 +146,17 @@
     col.dataset.bytes = String(t.bytes);
 
     // null latency: left out of the chart (drawChart skips it), not drawn as 0.
-    hist.push({ t: now, mbps: t.bytesPerSecond / 1e6, p50: sink ? t.handOffP50Us : null, p99: sink ? t.handOffP99Us : null, drops: t.droppedPerSecond });
+    hist.push({ t: now, bps: t.bytesPerSecond, p50: sink ? t.handOffP50Us : null, p99: sink ? t.handOffP99Us : null, drops: t.droppedPerSecond });
   }
 
   /** Draws every column's charts on one scale per chart, so the columns compare at a glance. */
   function drawCharts(now) {
-    const peak = { mbps: 0, p99: 0, drops: 0 };
+    const peak = { bps: 0, p99: 0, drops: 0 };
     for (const kind of TRANSPORTS) {
       const hist = history[kind];
       while (hist.length && hist[0].t < now - WINDOW_MS) hist.shift();
       for (const p of hist) {
-        peak.mbps = Math.max(peak.mbps, p.mbps);
+        peak.bps = Math.max(peak.bps, p.bps);
         peak.p99 = Math.max(peak.p99, p.p99, p.p50);
         peak.drops = Math.max(peak.drops, p.drops);
       }
@@ -157,7 +166,7 @@
       const hist = history[kind];
       const ts = hist.map((p) => p.t);
       const color = COLORS[kind];
-      drawChart($('[data-chart="throughput"]', col), ts, [{ values: hist.map((p) => p.mbps), color }], now, (v) => v.toFixed(v >= 10 ? 0 : 1), peak.mbps);
+      drawChart($('[data-chart="throughput"]', col), ts, [{ values: hist.map((p) => p.bps), color }], now, RATE_UNITS, peak.bps);
       drawChart(
         $('[data-chart="latency"]', col),
         ts,
@@ -166,10 +175,10 @@
           { values: hist.map((p) => p.p99), color },
         ],
         now,
-        (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}ms` : `${Math.round(v)}`),
+        TIME_UNITS,
         peak.p99,
       );
-      drawChart($('[data-chart="drops"]', col), ts, [{ values: hist.map((p) => p.drops), color: '#c8323c' }], now, (v) => v.toFixed(v >= 10 ? 0 : 1), peak.drops);
+      drawChart($('[data-chart="drops"]', col), ts, [{ values: hist.map((p) => p.drops), color: '#c8323c' }], now, COUNT_UNITS, peak.drops);
     }
   }
 
@@ -180,7 +189,7 @@
       return;
     }
     root.hidden = false;
-    setText(root, 'mbps', fmtMBps(n.bytesPerSecond));
+    setText(root, 'mbps', fmtRate(n.bytesPerSecond));
     for (const f of ['chunksReceived', 'lost', 'reordered', 'duplicates', 'corrupt', 'kernelDrops', 'reconnects']) setText(root, f, fmtInt(n[f]));
     setText(root, 'channel', String(n.channel));
     setText(root, 'endOfStream', n.endOfStream ? 'yes' : 'no');
@@ -231,7 +240,7 @@
       tr.dataset.output = o.url;
       tr.append(
         cell(o.url),
-        cell(fmtMBps(o.bytesPerSecond), 'num'),
+        cell(fmtRate(o.bytesPerSecond), 'num'),
         cell(fmtInt(o.chunks), 'num'),
         cell(o.proto === 'tcp' || o.proto === 'srt' ? fmtInt(o.clients) : '—', 'num'),
         cell(o.proto === 'tcp' || o.proto === 'srt' ? fmtInt(o.clientsDropped) : '—', 'num'),

@@ -1,26 +1,33 @@
 /**
- * The demo's live terminal table: one row per transport, rates computed from the change
- * of the running totals since the previous row.
+ * The live terminal table of `ipcast demo` and `ipcast recv` (on a TTY): one row per
+ * transport, rates computed from the change of the running totals since the previous row,
+ * in the unit that fits them (src/shared/units.ts).
  */
 import type { ReceiverStats } from '../receiver/stats.js';
 import type { TransportKind } from '../transport/stats.js';
+import { formatByteRate } from '../shared/units.js';
+
+const MIN_INTERVAL_MS = 500;
 
 export class ComparisonTable {
-  private prev = new Map<TransportKind, { t: number; bytes: number }>();
+  private prev = new Map<TransportKind, { t: number; bytes: number; rate: number }>();
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
   render(s: ReceiverStats): string {
     const t = this.now();
-    const head = ['transport', 'MB/s', 'chunks', 'verified', 'p50 us', 'p99 us', 'waited s', 'dropped', 'restarts', 'up'];
+    const head = ['transport', 'rate', 'chunks', 'verified', 'p50 us', 'p99 us', 'waited s', 'dropped', 'restarts', 'up'];
     const rows: string[][] = [];
     for (const ts of Object.values(s.transports)) {
       const p = this.prev.get(ts.transport);
-      this.prev.set(ts.transport, { t, bytes: ts.bytesHandedOff });
-      const rate = p && t > p.t ? (ts.bytesHandedOff - p.bytes) / ((t - p.t) / 1000) / 1e6 : 0;
+      // A redraw soon after the last (the final one at the end) keeps the last second's rate:
+      // a rate over a few milliseconds says nothing.
+      const fresh = !p || t - p.t >= MIN_INTERVAL_MS;
+      const rate = !p ? 0 : fresh ? (ts.bytesHandedOff - p.bytes) / ((t - p.t) / 1000) : p.rate;
+      if (fresh) this.prev.set(ts.transport, { t, bytes: ts.bytesHandedOff, rate });
       rows.push([
         ts.transport,
-        rate.toFixed(3),
+        formatByteRate(rate),
         String(ts.chunksHandedOff),
         // '-': not measured (no sink: the decoder reads the pipe itself).
         ts.sink ? String(ts.sinkChunks) : '-',

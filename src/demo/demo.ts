@@ -2,8 +2,8 @@
  * `ipcast demo` / `npm start`: the whole relay on one machine, with nothing to install or
  * configure. A sender plays the built-in test tone to a loopback multicast group (interface
  * 127.0.0.1, TTL 1: nothing leaves the machine); a receiver joins it and fans out to pipe,
- * shm and msg; /metrics and the dashboard are served; a comparison table is redrawn every
- * second until Ctrl-C or --seconds.
+ * shm and msg; /metrics and the dashboard are served; a comparison table is redrawn in place
+ * every second (on a TTY; written again each second otherwise) until Ctrl-C or --seconds.
  */
 import dgram from 'node:dgram';
 
@@ -15,6 +15,7 @@ import { parseEndpoint } from '../shared/url.js';
 import { startReceiverRun } from '../receiver/run.js';
 import { resolveSource, startSender, type Sender } from '../sender/index.js';
 import { ComparisonTable } from './comparison-table.js';
+import { LiveView } from '../shared/live-view.js';
 
 export interface DemoOptions {
   seconds?: number;
@@ -31,7 +32,11 @@ export interface DemoOptions {
 export const DEMO_GROUP = '239.255.42.42';
 
 export async function runDemo(o: DemoOptions): Promise<ExitCode> {
-  const { out, log } = o;
+  const { out } = o;
+  // On a TTY the table is redrawn in place and log lines go above it (on the same terminal);
+  // otherwise the table is written every second and log lines go where the command says.
+  const view = new LiveView(out);
+  const log = (m: string): void => (view.tty ? view.log(`ipcast demo: ${m}`) : o.log(m));
   const port = await freeUdpPort();
   const stats = emptyReceiverStats();
   let sender: Sender | undefined;
@@ -45,14 +50,7 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
   }
 
   const table = new ComparisonTable();
-  const tty = out.isTTY === true;
-  let drawnLines = 0;
-  const draw = (): void => {
-    const text = table.render(stats);
-    if (tty && drawnLines > 0) out.write(`\x1b[${drawnLines}A\x1b[J`);
-    out.write(text + '\n');
-    drawnLines = text.split('\n').length;
-  };
+  const draw = (): void => view.draw(table.render(stats));
   let ticker: NodeJS.Timeout | undefined;
   let timer: NodeJS.Timeout | undefined;
   const stop = (): void => void (sender?.stop() ?? Promise.resolve()).finally(() => stopReceiver.abort());
@@ -82,10 +80,10 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
           log: (m) => log(`send: ${m}`),
         });
         const base = metrics.url.replace(/\/$/, '');
-        out.write(
+        view.log(
           `ipcast demo: tone -> udp://${DEMO_GROUP}:${port} (iface 127.0.0.1) -> pipe, shm, msg\n` +
             `  dashboard  ${base}/\n  metrics    ${base}/metrics\n` +
-            (o.seconds ? `  stopping after ${o.seconds} s\n` : '  Ctrl-C to stop\n'),
+            (o.seconds ? `  stopping after ${o.seconds} s` : '  Ctrl-C to stop'),
         );
         ticker = setInterval(draw, 1000);
         if (o.seconds) timer = setTimeout(stop, o.seconds * 1000);
@@ -99,6 +97,7 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
     if (ticker) clearInterval(ticker);
     if (timer) clearTimeout(timer);
     draw();
+    view.done();
     return senderFailed ? 1 : code;
   } finally {
     o.signal.removeEventListener('abort', stop);

@@ -14,6 +14,7 @@ import { gauge } from './collector.js';
 import { registerLinkMetrics } from './link-metrics.js';
 import { registerReceiverMetrics } from './receiver-metrics.js';
 import { registerSenderMetrics, type SenderStatsLike } from './sender-metrics.js';
+import { registerHttpMetrics, type HttpStatsLike } from './http-metrics.js';
 
 const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -34,6 +35,8 @@ export function ipcastVersion(): string {
 export interface MetricsSources {
   receiver?: ReceiverStats | (() => ReceiverStats);
   sender?: SenderStatsLike | (() => SenderStatsLike);
+  /** --http: the HTTP output's stats (src/http/stream-server.ts). */
+  http?: HttpStatsLike | (() => HttpStatsLike | undefined);
 }
 
 export interface CreateRegistryOptions extends MetricsSources {
@@ -63,6 +66,7 @@ export function createMetricsRegistry(options: CreateRegistryOptions = {}): Regi
       ...((read(sender) as { links?: ReceiverStats['links'] } | undefined)?.links ?? []),
     ]);
   }
+  if (options.http) registerHttpMetrics(registry, options.http);
   if (options.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     // prom-client also exports these three gauges with a _total suffix, which `promtool check

@@ -30,6 +30,8 @@ export interface ReceiverOptions {
   policy: SlowChildPolicy;
   maxRestarts: number;
   stats: ReceiverStats;
+  /** --http (src/http/): every data payload (copied) by channel, and each end of stream. */
+  tap?: { data(channel: number, payload: Buffer): void; end(channel: number): void };
   /** Forks the child of one transport (the decoder itself, or the sink in front of it). */
   startChild(kind: TransportKind, sink: SinkFigures): Promise<FeedableChild>;
   log(message: string): void;
@@ -56,10 +58,8 @@ interface Session {
 }
 
 export class Receiver {
-  private udp: OpenedInput['udp'];
-  private tcp: OpenedInput['tcp'];
-  private acker: OpenedInput['acker']; // recv --flow ack
-  private repair: OpenedInput['repair']; // SRT, RIST
+  /** UDP, TCP, SRT or RIST; the acknowledger of recv --flow ack. */
+  private input: Partial<OpenedInput> = {};
   /** The native relay path (UDP, ipcast format): chunks never reach JS. */
   private native: NativePath | undefined;
   /** The native relay's live stream: the next session's children feed from its outputs. */
@@ -93,12 +93,14 @@ export class Receiver {
 
   async start(): Promise<void> {
     const ep = this.o.endpoint;
-    const input = await openReceiverInput(ep, this.o, {
+    // RTP in: the header is checked and stripped there, its sequence numbers drive the counts.
+    const rtp = { stats: this.o.stats, chunk: (c: Chunk) => this.onChunk(c), error: (r: string) => this.countError(r as DecodeReason), restarted: () => this.sequence.next() };
+    const input = await openReceiverInput(ep, { ...this.o, tapped: this.o.tap !== undefined, rtp }, {
       datagram: (buf, decoded) => this.onDatagram(buf, decoded),
       tcpData: (buf) => this.onTcpData(buf),
       newConnection: () => {
         if (this.connections++ > 0) this.o.stats.reconnects++;
-        this.framer = this.newFramer();
+        this.framer = new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
         this.sequence.next();
       },
       connectionEnded: (why) => {
@@ -107,9 +109,9 @@ export class Receiver {
       },
       log: (m) => this.o.log(m),
     });
-    ({ udp: this.udp, tcp: this.tcp, repair: this.repair, acker: this.acker } = input);
-    Object.assign(this.o.stats, this.acker ? { flowAck: this.acker.counts } : {}, this.repair ? { links: this.repair.links } : {});
-    if (input.native) this.startNativePath(this.udp!.fd!);
+    this.input = input;
+    Object.assign(this.o.stats, input.acker ? { flowAck: input.acker.counts } : {}, input.repair ? { links: input.repair.links } : {});
+    if (input.native) this.startNativePath(input.udp!.fd!);
     // Fork the children before the stream starts: forking stalls the event loop for a moment,
     // and a live UDP stream arriving meanwhile would overflow the socket buffer.
     this.startSession();
@@ -131,8 +133,8 @@ export class Receiver {
     if (this.native) {
       if (this.session) this.native.endIdle();
     } else {
-      await Promise.all([this.udp?.close(), this.tcp?.close(), this.repair?.close()]);
-      this.acker?.close();
+      await Promise.all([this.input.udp?.close(), this.input.tcp?.close(), this.input.repair?.close()]);
+      this.input.acker?.close();
     }
     const sessions = [...this.endingSessions, ...(this.session ? [this.session] : [])];
     this.session = undefined;
@@ -147,12 +149,12 @@ export class Receiver {
     await Promise.all(sessions.map((s) => s.started.catch(() => {}).then(() => Promise.all([...s.feeders.values()].map(endOrKill)))));
     if (this.native) {
       await this.native.stop();
-      await this.udp?.close();
+      await this.input.udp?.close();
     }
   }
 
   get listeningPort(): number | undefined {
-    return this.udp?.port ?? this.repair?.port;
+    return this.input.udp?.port ?? this.input.repair?.port;
   }
 
   /** True when chunks take the native relay path (no JS per chunk). */
@@ -165,10 +167,7 @@ export class Receiver {
     this.native = new NativePath(
       { fd, channel, window: REORDER_WINDOW, maxHoldMs: REORDER_HOLD_MS, maxBufferBytes, transports, stats },
       {
-        guide: (guide) => {
-          stats.guide = guide;
-          this.armIdleTimer();
-        },
+        guide: (guide) => { stats.guide = guide; this.armIdleTimer(); }, // prettier-ignore
         selected: (channel, fromGuide) => this.select(channel, fromGuide ? 'the first in the guide' : 'the first to arrive; no guide yet'),
         sessionEnd: (session, why) => this.onNativeSessionEnd(session, why),
         log: (m) => this.o.log(m),
@@ -187,10 +186,6 @@ export class Receiver {
       this.startSession(session);
     }
     this.endSession(why === 'idle' ? `no data for ${this.o.idleTimeoutMs! / 1000} s` : 'end of stream');
-  }
-
-  private newFramer(): ChunkFramer {
-    return new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
   }
 
   private countError(reason: DecodeReason): void {
@@ -220,7 +215,7 @@ export class Receiver {
       this.deliverPayload(buf, 0);
       return;
     }
-    this.framer ??= this.newFramer();
+    this.framer ??= new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
     this.framer.push(buf);
   }
 
@@ -245,6 +240,8 @@ export class Receiver {
       this.select(c.channel, 'the first to arrive; no guide yet');
     }
     if (c.channel !== this.selected) {
+      if (c.kind === Kind.Data) this.o.tap?.data(c.channel, c.payload);
+      else if (c.kind === Kind.EndOfStream) this.o.tap?.end(c.channel);
       s.otherChannel++;
       return;
     }
@@ -276,6 +273,7 @@ export class Receiver {
     const session = this.session ?? this.startSession();
     if (!session) return;
     const meta = { senderTimestampUs };
+    this.o.tap?.data(this.selected ?? 1, payload);
     session.delivered++;
     for (const f of session.feeders.values()) f.deliver(payload, meta);
   }
@@ -322,14 +320,15 @@ export class Receiver {
   private onBackpressure(kind: TransportKind, paused: boolean): void {
     if (paused) this.paused.add(kind);
     else this.paused.delete(kind);
-    if (this.paused.size > 0) this.tcp?.pause();
-    else this.tcp?.resume();
-    this.acker?.setPaused(this.paused.size > 0);
+    if (this.paused.size > 0) this.input.tcp?.pause();
+    else this.input.tcp?.resume();
+    this.input.acker?.setPaused(this.paused.size > 0);
   }
 
   /** Ends the current stream: the children's input is closed and they are waited for. */
   private endSession(why: string): void {
     const session = this.session;
+    this.o.tap?.end(this.selected ?? 1);
     this.o.stats.endOfStream = true;
     this.session = undefined;
     this.sequence.next();
@@ -382,7 +381,7 @@ export class Receiver {
       this.release(this.sequence.current.flushStale());
     }
     // /proc/net/udp is read synchronously and can be large: once a second is plenty.
-    if (this.udp && ++this.ticks % KERNEL_DROPS_EVERY_TICKS === 0) this.o.stats.kernelDrops = this.udp.kernelDrops();
+    if (this.input.udp && ++this.ticks % KERNEL_DROPS_EVERY_TICKS === 0) this.o.stats.kernelDrops = this.input.udp.kernelDrops();
     // Every child gave up (restart limit): nothing left to feed.
     const s = this.session;
     if (s && s.feeders.size > 0 && [...s.feeders.values()].every((f) => f.hasFailed)) {

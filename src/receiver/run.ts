@@ -15,6 +15,7 @@ import type { Endpoint } from '../shared/url.js';
 import type { SlowChildPolicy } from './child-feeder.js';
 import { startDecoderChild } from './decoder-child.js';
 import { Receiver } from './receiver.js';
+import { openReceiverHttp } from '../http/receiver-http.js';
 
 export interface RunReceiverOptions {
   endpoint: Endpoint;
@@ -32,6 +33,8 @@ export interface RunReceiverOptions {
   metrics?: { host: string; port: number };
   /** Acknowledge chunks that ask for it (send --flow ack). */
   flowAck?: boolean;
+  /** --http: /channel/N, /udp/GROUP:PORT, /playlist.m3u, /guide.json (src/http/). */
+  http?: { host: string; port: number };
   stats?: ReceiverStats;
   log: (message: string) => void;
   /** Stop (exit code 0) when this fires: the command's SIGINT/SIGTERM, a test, the demo. */
@@ -55,7 +58,9 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
   const log = o.log;
   if (o.decoder) findProgram(o.decoder[0]!);
   const stats = o.stats ?? emptyReceiverStats();
+  const http = o.http ? await openReceiverHttp(o.http, o.endpoint, stats, log) : undefined;
   const receiver = new Receiver({
+    ...(http ? { tap: http.tap } : {}),
     endpoint: o.endpoint,
     format: o.format,
     ...(o.channel !== undefined ? { channel: o.channel } : {}),
@@ -79,12 +84,13 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
   let metrics: { url: string; close(): Promise<void> } | undefined;
   try {
     await receiver.start();
-    if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats });
+    if (o.metrics) metrics = await serveMetrics(o.metrics, { receiver: stats, ...(http ? { http: http.server.stats } : {}) });
   } catch (err) {
     // A child that could not start (a kernel limit, a missing program), a metrics port in use:
     // close the input and every child that did start, and remove their System V objects, before
     // saying why.
     await receiver.stop();
+    await http?.server.close();
     throw err;
   }
   const ep = o.endpoint;
@@ -95,7 +101,7 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
       : listens
         ? `listening on ${ep.url} (port ${receiver.listeningPort})`
         : `connecting to ${ep.url}`;
-  log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}`);
+  log(`${where}; transports ${o.transports.join(',')}; decoder ${o.decoder ? o.decoder.join(' ') : 'ipcast-sink (verify and discard)'}${metrics ? `; metrics ${metrics.url}` : ''}${http ? `; http ${http.server.stats.url}playlist.m3u` : ''}`);
 
   const stopped = new Promise<ExitCode>((resolve) => {
     if (o.signal.aborted) resolve(0);
@@ -112,6 +118,7 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
     } finally {
       await receiver.stop();
       await metrics?.close();
+      await http?.server.close();
     }
   })();
   return { port: receiver.listeningPort, done };

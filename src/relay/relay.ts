@@ -32,6 +32,12 @@ import type { Output } from '../sender/outputs/output.js';
 import { TcpServerOutput } from '../sender/outputs/tcp-server.js';
 import { UdpOutput } from '../sender/outputs/udp.js';
 import { nowUs } from '../sender/sender.js';
+import { HttpOutput } from '../http/http-output.js';
+import type { HttpStats } from '../http/stream-server.js';
+import { udpFeedOpener } from '../http/udp-feed.js';
+import { RtpDepacketizer } from '../rtp/rtp-input.js';
+import { RtpOutput } from '../rtp/rtp-output.js';
+import { SdpFile } from '../rtp/sdp.js';
 import type { ChannelStats, SenderStats } from '../sender/stats.js';
 
 export interface RelayOptions {
@@ -43,6 +49,10 @@ export interface RelayOptions {
   exitOnEos: boolean;
   /** TCP clients served at once per tcp:// output. */
   maxClients?: number;
+  /** --http: /channel/N, /udp/GROUP:PORT, /playlist.m3u, /guide.json (src/http/). */
+  http?: { host: string; port: number };
+  /** --sdp FILE: the session description of the rtp:// outputs. */
+  sdpFile?: string;
   log(line: string): void;
 }
 
@@ -71,6 +81,7 @@ export class Relay {
   readonly done: Promise<number>;
   private readonly outputs: Output[] = [];
   private readonly tcpOutputs: TcpServerOutput[] = [];
+  private http: HttpOutput | undefined;
   private readonly channels = new Map<number, ChannelState>();
   private udp: UdpInput | undefined;
   private tcp: TcpInput | undefined;
@@ -92,7 +103,13 @@ export class Relay {
     return this.tcpOutputs.map((t) => ({ url: t.endpoint.url, ...t.address() }));
   }
 
+  /** The HTTP server's address and counts (--http). */
+  httpServer(): { address: { host: string; port: number }; stats: HttpStats } | undefined {
+    return this.http ? { address: this.http.server.address(), stats: this.http.server.stats } : undefined;
+  }
+
   async start(): Promise<void> {
+    const sdp = this.o.sdpFile ? new SdpFile(this.o.sdpFile, `ipcast relay of ${this.o.input.url}`, this.o.log) : undefined;
     for (const ep of this.o.outputs) {
       const out =
         ep.proto === 'srt' || ep.proto === 'rist'
@@ -105,11 +122,27 @@ export class Relay {
             })
           : ep.proto === 'tcp'
           ? new TcpServerOutput(ep, { ...(this.o.maxClients !== undefined ? { maxClients: this.o.maxClients } : {}), guide: () => this.lastGuide, log: (m) => this.o.log(m) })
-          : new UdpOutput(ep);
+          : ep.rtp
+            ? new RtpOutput(ep, { format: 'ipcast', ...(sdp ? { sdp } : {}) })
+            : new UdpOutput(ep);
       if (out instanceof TcpServerOutput) this.tcpOutputs.push(out);
       this.outputs.push(out);
       this.output.outputs.push(out.stats);
       this.dropped.set(ep.url, 0);
+    }
+    if (this.o.http) {
+      const input = this.o.input;
+      this.http = new HttpOutput({
+        ...this.o.http,
+        format: 'ipcast',
+        anyChannel: true,
+        channels: () => this.input.guide.length > 0 ? this.input.guide : [...this.channels.keys()].map((id) => ({ id, name: `channel ${id}`, description: '', bitrate: 0 })),
+        udp: udpFeedOpener(input.proto === 'udp' && input.mode === 'multicast' ? input.iface : undefined, (m) => this.o.log(`http ${m}`)),
+        log: (m) => this.o.log(m),
+      });
+      this.outputs.push(this.http);
+      this.output.outputs.push(this.http.stats);
+      this.dropped.set(this.http.stats.url, 0);
     }
     try {
       for (const out of this.outputs) await out.open();
@@ -123,6 +156,22 @@ export class Relay {
 
   private async openInput(): Promise<void> {
     const ep = this.o.input;
+    if (ep.proto === 'udp' && ep.rtp) {
+      const rtp = new RtpDepacketizer();
+      this.udp = await openUdpInput(ep, {
+        datagram: (buf) => {
+          const r = rtp.push(buf);
+          if (r.ok) this.onDecoded(buf.length, { ok: true, chunk: r.chunk });
+          else if (!this.stopped) {
+            this.input.chunksReceived++;
+            this.input.bytesReceived += buf.length;
+            this.onError(r.reason as DecodeReason);
+          }
+        },
+        warning: (m) => this.o.log(m),
+      });
+      return;
+    }
     if (ep.proto === 'udp') {
       this.udp = await openUdpInput(
         ep,

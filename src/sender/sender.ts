@@ -12,29 +12,23 @@
  *                      end-of-stream chunks, then every output is closed (TCP connections are
  *                      ended; in raw format that close is the end of stream).
  */
-import {
-  DEFAULT_PAYLOAD_BYTES,
-  GUIDE_CHANNEL,
-  HEADER_BYTES,
-  Kind,
-  MAX_DATAGRAM_PAYLOAD_BYTES,
-  encodeChunk,
-} from '../shared/protocol.js';
+import { DEFAULT_PAYLOAD_BYTES, GUIDE_CHANNEL, HEADER_BYTES, Kind, encodeChunk } from '../shared/protocol.js';
 import { settings } from '../shared/settings.js';
-import { encodeGuide, type ChannelInfo } from '../shared/guide.js';
-import { OptionError, RuntimeError, UsageError } from '../shared/errors.js';
+import { RuntimeError } from '../shared/errors.js';
 import type { Endpoint } from '../shared/url.js';
-import { formatRate } from './bitrate.js';
 import type { Output } from './outputs/output.js';
 import { TcpServerOutput } from './outputs/tcp-server.js';
-import { repairPayloadLimit } from './outputs/repair.js';
 import { createOutput } from './outputs/create.js';
 import type { ChannelSource } from './sources.js';
 import type { ChannelStats, SenderStats } from './stats.js';
 import { TokenBucket, defaultBurstBytes } from './token-bucket.js';
+import { chooseRates, guidePayload } from './rates.js';
 import { encodeData } from './encode-data.js';
 import { NativePacing } from './native-pacing.js';
 import { validateSenderOptions } from './validate.js';
+import { openSenderHttp, type HttpOutput } from '../http/http-output.js';
+import type { HttpStreamServer } from '../http/stream-server.js';
+import { SdpFile } from '../rtp/sdp.js';
 
 export type Format = 'ipcast' | 'raw';
 
@@ -62,6 +56,10 @@ export interface SenderOptions {
   guideIntervalMs?: number;
   /** 'ack': stop-and-wait flow control on unicast UDP outputs (src/sender/outputs/udp-ack.ts). */
   flow?: 'ack';
+  /** --http: serve /channel/N, /playlist.m3u, /guide.json (src/http/). */
+  http?: { host: string; port: number };
+  /** --sdp FILE: the session description of the rtp:// outputs (src/rtp/). */
+  sdpFile?: string;
   /** One line at a time, for the operator (the CLI writes them to stderr). */
   log?: (line: string) => void;
   /** 'native': when every output is IPv4 UDP the addon's thread paces (native-pacing.ts); 'js': pump(). Default: settings().pacer. */
@@ -85,6 +83,7 @@ export class Sender {
   private readonly tcp: TcpServerOutput[] = [];
   /** Other outputs that count clients (an SRT listener): --wait-clients counts them too. */
   private readonly servers: (Output & { clientCount: number })[] = [];
+  private http: HttpOutput | undefined;
   private readonly rates = new Map<number, number>();
   /** Said once the outputs are open, so a failure to open is the only line printed. */
   private readonly rateLines: string[] = [];
@@ -138,6 +137,11 @@ export class Sender {
     return this.pacing?.segmented() ?? [];
   }
 
+  /** --http's server: its address (the real port for port 0) and counts. */
+  httpServer(): HttpStreamServer | undefined {
+    return this.http?.server;
+  }
+
   /** The rate each channel is paced at (bits/s). */
   rateOf(channel: number): number | undefined {
     return this.rates.get(channel);
@@ -157,6 +161,7 @@ export class Sender {
     await this.chooseRates();
     const unpaced = o.channels.some((c) => this.rates.get(c.id) === Infinity);
     this.buildGuide();
+    const sdp = o.sdpFile ? new SdpFile(o.sdpFile, o.channels.map((c) => c.name).join(', '), o.log) : undefined;
     try {
       for (const ep of o.outputs) {
         const out = createOutput(ep, {
@@ -166,12 +171,19 @@ export class Sender {
           guide: () => this.lastGuide,
           onClients: () => this.clientsChanged?.(),
           links: (this.stats.links ??= []),
+          format: this.format,
+          ...(sdp ? { sdp } : {}),
         });
         await out.open();
         this.outputs.push(out);
         this.stats.outputs.push(out.stats);
         if (out instanceof TcpServerOutput) this.tcp.push(out);
         else if ('clientCount' in out) this.servers.push(out as Output & { clientCount: number });
+      }
+      if (o.http) {
+        this.http = await openSenderHttp(o.http, this.format, o.channels, (id) => this.rates.get(id), () => this.clientsChanged?.(), o.log);
+        this.outputs.push(this.http);
+        this.stats.outputs.push(this.http.stats);
       }
     } catch (err) {
       await Promise.all(this.outputs.map((out) => out.close([])));
@@ -191,40 +203,16 @@ export class Sender {
   }
 
   private async chooseRates(): Promise<void> {
-    for (const ch of this.opts.channels) {
-      let rate = this.opts.rate;
-      if (rate === undefined) {
-        const m = await ch.measure();
-        if (!m) {
-          throw new OptionError(
-            `cannot tell the bitrate of channel ${ch.id} '${ch.name}' (not WAV, MP3 or MPEG-TS with PCR): give {rate}, for example {rate} 320k or {rate} max`,
-            'ERR_NO_RATE',
-          );
-        }
-        rate = m.bitsPerSecond;
-        this.rateLines.push(`channel ${ch.id} '${ch.name}': rate ${formatRate(rate)} (measured from the ${m.how})`);
-      }
+    for (const { channel: ch, rate, line } of await chooseRates(this.opts.channels, this.opts.rate)) {
+      if (line) this.rateLines.push(line);
       this.rates.set(ch.id, rate);
-      const s: ChannelStats = { id: ch.id, name: ch.name, rateBitsPerSecond: rate, chunks: 0, bytes: 0, loops: 0, ended: false };
-      this.stats.channels.push(s);
+      this.stats.channels.push({ id: ch.id, name: ch.name, rateBitsPerSecond: rate, chunks: 0, bytes: 0, loops: 0, ended: false });
       this.sequences.set(ch.id, 0);
     }
   }
 
   private buildGuide(): void {
-    if (this.format !== 'ipcast') return;
-    const infos: ChannelInfo[] = this.opts.channels.map((c) => {
-      const r = this.rates.get(c.id)!;
-      return { id: c.id, name: c.name, description: c.description, bitrate: r === Infinity ? 0 : r };
-    });
-    this.guidePayload = encodeGuide(infos);
-    const limit = Math.min(...this.opts.outputs.map((e) => (e.proto === 'udp' ? MAX_DATAGRAM_PAYLOAD_BYTES : e.proto === 'tcp' ? Infinity : repairPayloadLimit(e) - HEADER_BYTES)));
-    if (this.guidePayload.length > limit) {
-      throw new UsageError(
-        `the guide of ${infos.length} channels (${this.guidePayload.length} bytes) does not fit one datagram; use fewer channels or shorter descriptions`,
-        'ERR_GUIDE_TOO_LARGE',
-      );
-    }
+    if (this.format === 'ipcast') this.guidePayload = guidePayload(this.opts.channels, this.rates, this.opts.outputs);
   }
 
   private sendGuide(): void {
@@ -275,8 +263,9 @@ export class Sender {
   private async waitForClients(): Promise<void> {
     const want = this.opts.waitClients ?? 0;
     if (want <= 0) return;
-    const count = (): number => [...this.tcp, ...this.servers].reduce((n, t) => n + t.clientCount, 0);
-    this.opts.log?.(`waiting for ${want} TCP receiver${want === 1 ? '' : 's'} on ${this.tcpAddresses().map((a) => `${a.host}:${a.port}`).join(', ')}`);
+    const count = (): number => [...this.tcp, ...this.servers].reduce((n, t) => n + t.clientCount, 0) + (this.http?.clientCount ?? 0);
+    const where = [...this.tcpAddresses(), ...(this.http ? [this.http.server.address()] : [])];
+    this.opts.log?.(`waiting for ${want} receiver${want === 1 ? '' : 's'} on ${where.map((a) => `${a.host}:${a.port}`).join(', ')}`);
     while (!this.stopping && count() < want) {
       await Promise.race([this.stopped, new Promise<void>((r) => (this.clientsChanged = r))]);
     }

@@ -21,8 +21,8 @@ export interface ChannelStats {
 
 export interface OutputStats {
   url: string;
-  proto: 'udp' | 'tcp' | 'srt' | 'rist';
-  /** 'multicast' | 'unicast' | 'broadcast' for UDP, 'server' for TCP, the SRT mode, 'simple' for RIST. */
+  proto: 'udp' | 'tcp' | 'srt' | 'rist' | 'rtp' | 'http';
+  /** 'multicast' | 'unicast' | 'broadcast' for UDP and RTP, 'server' for TCP and HTTP, the SRT mode, 'simple' for RIST. */
   mode: string;
   /** Chunks (data, guide, end of stream) handed to the socket(s); TCP counts once per client. */
   chunks: number;

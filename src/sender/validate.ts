@@ -19,11 +19,13 @@ export const SEND_FLAGS: Record<string, string> = {
   chunkBytes: '--chunk',
   waitClients: '--wait-clients',
   maxClients: '--max-clients',
+  http: '--http',
+  sdpFile: '--sdp',
 };
 
 export function validateSenderOptions(o: SenderOptions, format: Format, chunkBytes: number): void {
   if (o.channels.length === 0) throw new UsageError('no channels to send', 'ERR_USAGE');
-  if (o.outputs.length === 0) throw new OptionError('no outputs: give at least one {outputs} URL', 'ERR_USAGE');
+  if (o.outputs.length === 0 && !o.http) throw new OptionError('no outputs: give at least one {outputs} URL or {http}', 'ERR_USAGE');
   const ids = new Set<number>();
   for (const c of o.channels) {
     if (!Number.isInteger(c.id) || c.id < 1 || c.id > 65535) throw new UsageError(`channel id must be 1..65535, got ${c.id}`, 'ERR_USAGE');
@@ -38,7 +40,9 @@ export function validateSenderOptions(o: SenderOptions, format: Format, chunkByt
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > frameMax) {
     throw new OptionError(`{chunkBytes} must be 1..${frameMax}, got ${chunkBytes}`, 'ERR_BAD_NUMBER');
   }
-  const udpMax = format === 'raw' ? MAX_DATAGRAM_PAYLOAD_BYTES + HEADER_BYTES : MAX_DATAGRAM_PAYLOAD_BYTES;
+  // A raw payload fills the datagram alone, unless an RTP header (12 bytes) goes in front of it.
+  const rtpHeader = o.outputs.some((e) => e.proto === 'udp' && e.rtp) ? 12 : 0;
+  const udpMax = format === 'raw' ? MAX_DATAGRAM_PAYLOAD_BYTES + HEADER_BYTES - rtpHeader : MAX_DATAGRAM_PAYLOAD_BYTES;
   if (chunkBytes > udpMax && o.outputs.some((e) => e.proto === 'udp')) {
     throw new OptionError(`{chunkBytes} ${chunkBytes} does not fit one UDP datagram: at most ${udpMax} bytes of payload`, 'ERR_BAD_NUMBER');
   }
@@ -46,7 +50,8 @@ export function validateSenderOptions(o: SenderOptions, format: Format, chunkByt
   validateRepairOutputs(o.outputs, format === 'raw' ? chunkBytes : chunkBytes + HEADER_BYTES);
   const tcpCount = o.outputs.filter((e) => e.proto === 'tcp').length;
   const serving = tcpCount + o.outputs.filter((e) => e.proto === 'srt' && e.mode === 'listener').length;
-  if ((o.waitClients ?? 0) > 0 && serving === 0) throw new OptionError('{waitClients} needs a tcp:// output or an srt:// listener', 'ERR_USAGE');
+  if ((o.waitClients ?? 0) > 0 && serving === 0 && !o.http) throw new OptionError('{waitClients} needs a tcp:// output, an srt:// listener or {http}', 'ERR_USAGE');
+  if (o.sdpFile !== undefined && !o.outputs.some((e) => e.proto === 'udp' && e.rtp)) throw new OptionError('{sdpFile} needs an rtp:// output', 'ERR_USAGE');
   if (o.maxClients !== undefined && tcpCount === 0) throw new OptionError('{maxClients} needs a tcp:// output', 'ERR_USAGE');
   if (o.maxClients !== undefined && o.waitClients !== undefined && o.waitClients > o.maxClients * tcpCount) {
     throw new OptionError(`{waitClients} ${o.waitClients} can never be reached with {maxClients} ${o.maxClients}`, 'ERR_USAGE');

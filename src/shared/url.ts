@@ -6,11 +6,13 @@
  *   udp://HOST:PORT                              unicast
  *   udp://HOST:PORT?broadcast=1                  broadcast (SO_BROADCAST)
  *   tcp://ADDR:PORT                              listen and serve many receivers
+ *   rtp://GROUP:PORT?iface=ADDR, rtp://HOST:PORT  RTP (src/rtp/): a UDP endpoint with `rtp` set
  * Receiver (`ipcast recv`, `ipcast guide`):
  *   udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a group on an interface
  *   udp://@:PORT, udp://@ADDR:PORT [?rcvbuf=BYTES]             bind unicast
  *   tcp://HOST:PORT                                            connect (reconnects with backoff)
  * srt:// and rist:// (send and recv): src/shared/repair-url.ts.
+ *   rtp://@GROUP:PORT?iface=ADDR, rtp://@:PORT                  RTP in, as udp:// (same parameters)
  * IPv6 addresses go in brackets: udp://[::1]:5004. An IPv6 group names its interface by name
  * or by one of its addresses (udp://[ff15::1]:5004?iface=eth0, udp://@[ff3e::1]:5004?iface=fd00::2
  * &source=fd00::9): IPv6 multicast picks an interface by index, never by address, so an address
@@ -45,6 +47,8 @@ export interface UdpEndpoint {
   source?: string;
   /** SO_RCVBUF to ask for (recv). */
   rcvbuf?: number;
+  /** rtp://: every datagram is an RTP packet (src/rtp/). */
+  rtp?: boolean;
   url: string;
 }
 
@@ -74,10 +78,12 @@ export function isMulticast(addr: string): boolean {
 export function parseEndpoint(text: string, role: Role): Endpoint {
   const bad = (why: string): UsageError => new UsageError(`bad URL '${text}': ${why}`, 'ERR_BAD_URL');
   const m = /^([a-z]+):\/\/(.*)$/i.exec(text);
-  if (!m) throw bad('expected udp://... or tcp://...');
-  const scheme = m[1]!.toLowerCase();
-  if (scheme === 'srt' || scheme === 'rist') return parseRepairEndpoint(text, scheme, m[2]!, role);
-  if (scheme !== 'udp' && scheme !== 'tcp') throw bad(`unsupported scheme '${scheme}' (use udp, tcp, srt or rist)`);
+  if (!m) throw bad('expected udp://... or tcp://... (or rtp://...)');
+  const given = m[1]!.toLowerCase();
+  if (given === 'srt' || given === 'rist') return parseRepairEndpoint(text, given, m[2]!, role);
+  if (given !== 'udp' && given !== 'tcp' && given !== 'rtp') throw bad(`unsupported scheme '${given}' (use udp, tcp, rtp, srt or rist)`);
+  // rtp:// is udp:// with RTP packets: the same addresses and parameters.
+  const scheme = given === 'rtp' ? 'udp' : given;
   let rest = m[2]!;
   let query = '';
   const q = rest.indexOf('?');
@@ -91,8 +97,8 @@ export function parseEndpoint(text: string, role: Role): Endpoint {
     at = true;
     rest = rest.slice(1);
   }
-  if (at && (scheme === 'tcp' || role === 'send')) throw bad("'@' (listen on) is only for udp:// in ipcast recv");
-  if (!at && scheme === 'udp' && role === 'recv') throw bad("a receiving udp URL starts with '@': udp://@GROUP:PORT or udp://@:PORT");
+  if (at && (scheme === 'tcp' || role === 'send')) throw bad("'@' (listen on) is only for udp:// in ipcast recv (rtp:// too)");
+  if (!at && scheme === 'udp' && role === 'recv') throw bad(`a receiving ${given} URL starts with '@': ${given}://@GROUP:PORT or ${given}://@:PORT`);
 
   const hp = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(rest);
   if (!hp) throw bad('expected HOST:PORT');
@@ -160,6 +166,7 @@ export function parseEndpoint(text: string, role: Role): Endpoint {
   if (iface !== undefined) ep.iface = iface;
   if (source !== undefined) ep.source = source;
   if (rcvbuf !== undefined) ep.rcvbuf = rcvbuf;
+  if (given === 'rtp') ep.rtp = true;
   return ep;
 }
 

@@ -35,7 +35,7 @@ describe('ipcast demo', () => {
     expect(r.exitCode, demo.stderrText()).toBe(0);
     const out = demo.stdoutText();
     for (const t of ['pipe', 'shm', 'msg']) {
-      const rows = [...out.matchAll(new RegExp(`^${t}\\s+[\\d.]+\\s+(\\d+)\\s+(\\d+)`, 'gm'))];
+      const rows = [...out.matchAll(new RegExp(`^${t}\\s+[\\d.]+ [kMGT]?B/s\\s+(\\d+)\\s+(\\d+)`, 'gm'))];
       expect(rows.length, out).toBeGreaterThan(2);
       const last = rows.at(-1)!;
       expect(Number(last[1])).toBeGreaterThan(100); // chunks handed off in ~5 s at 705.6 kbit/s (~67/s)

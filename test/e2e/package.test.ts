@@ -126,7 +126,7 @@ describe('the npm package', () => {
     expect(ids.map((o) => o.kind).sort()).toEqual(['msg', 'sem', 'shm']);
     // The final table: every chunk handed off to each transport was verified by its sink.
     for (const t of ['pipe', 'shm', 'msg']) {
-      const last = [...r.stdout.matchAll(new RegExp(`^${t}\\s+[\\d.]+\\s+(\\d+)\\s+(\\d+)`, 'gm'))].at(-1);
+      const last = [...r.stdout.matchAll(new RegExp(`^${t}\\s+[\\d.]+ [kMGT]?B/s\\s+(\\d+)\\s+(\\d+)`, 'gm'))].at(-1);
       expect(last, r.stdout).toBeDefined();
       expect(Number(last![1])).toBeGreaterThan(50); // ~67 chunks/s of the 705.6 kbit/s tone for 3 s
       expect(Number(last![2])).toBe(Number(last![1]));

@@ -6,6 +6,7 @@
 import type { DecodeResult } from '../../shared/protocol.js';
 import type { Endpoint } from '../../shared/url.js';
 import { FlowAcker } from '../flow-acker.js';
+import { rtpDatagramHandler, type RtpSink } from '../../rtp/rtp-input.js';
 import { openRepairInput, type MessageInput } from './repair-input.js';
 import { openTcpInput, type TcpInput } from './tcp-input.js';
 import { openUdpInput, relayPath, type UdpInput } from './udp-input.js';
@@ -29,20 +30,31 @@ export interface OpenedInput {
   native: boolean;
 }
 
-export async function openReceiverInput(ep: Endpoint, o: { format: 'ipcast' | 'raw'; flowAck?: boolean }, sink: InputSink): Promise<OpenedInput> {
+export interface InputOptions {
+  format: 'ipcast' | 'raw';
+  flowAck?: boolean;
+  /** --http taps every chunk: the JS path. */
+  tapped?: boolean;
+  /** RTP in (rtp://): where rtpDatagramHandler puts chunks and counts (the JS path). */
+  rtp?: RtpSink;
+}
+
+export async function openReceiverInput(ep: Endpoint, o: InputOptions, sink: InputSink): Promise<OpenedInput> {
   if (ep.proto === 'udp') {
-    const native = relayPath(ep, o.format) === 'native' && !o.flowAck;
+    const native = relayPath(ep, o.format) === 'native' && !o.flowAck && !o.tapped;
+    const rtp = ep.rtp && o.rtp ? rtpDatagramHandler(o.rtp) : undefined;
     const acker = o.flowAck ? new FlowAcker() : undefined;
     const udp = await openUdpInput(
       ep,
       {
         datagram: (buf, from, decoded, fromPort) => {
+          if (rtp) return rtp(buf);
           sink.datagram(buf, decoded);
           acker?.onDatagram(buf, from, fromPort);
         },
         warning: (m) => sink.log(m),
       },
-      { decode: o.format === 'ipcast' && !o.flowAck, relay: native, dgram: o.flowAck === true },
+      { decode: o.format === 'ipcast' && !o.flowAck && !rtp, relay: native, dgram: o.flowAck === true },
     );
     return { udp, native, ...(acker ? { acker } : {}) };
   }

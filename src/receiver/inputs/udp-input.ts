@@ -68,7 +68,8 @@ export function udpImpl(ep: UdpEndpoint): 'native' | 'dgram' {
  * ipcast chunks on the native UDP input, unless the setting relay (IPCAST_RELAY=js) asks for the JS path.
  */
 export function relayPath(ep: UdpEndpoint, format: 'ipcast' | 'raw'): 'native' | 'js' {
-  return format === 'ipcast' && udpImpl(ep) === 'native' && settings().relay === 'native' ? 'native' : 'js';
+  // RTP in stays on the JS path: the native relay reads ipcast chunks only.
+  return format === 'ipcast' && !ep.rtp && udpImpl(ep) === 'native' && settings().relay === 'native' ? 'native' : 'js';
 }
 
 export async function openUdpInput(ep: UdpEndpoint, handlers: UdpInputHandlers, opts: UdpInputOptions = {}): Promise<UdpInput> {

@@ -6,6 +6,8 @@ import { repairOutput } from './repair.js';
 import { TcpServerOutput } from './tcp-server.js';
 import { AckedUdpOutput } from './udp-ack.js';
 import { UdpOutput } from './udp.js';
+import { RtpOutput } from '../../rtp/rtp-output.js';
+import type { SdpFile } from '../../rtp/sdp.js';
 
 export interface OutputContext {
   flow?: 'ack';
@@ -21,6 +23,9 @@ export interface OutputContext {
   onClients: () => void;
   /** SRT and RIST outputs add their connections here. */
   links: LinkStats[];
+  /** RTP outputs: bare payload in RTP packets; the --sdp file they describe themselves in. */
+  format: 'ipcast' | 'raw';
+  sdp?: SdpFile;
 }
 
 export function createOutput(ep: Endpoint, c: OutputContext): Output {
@@ -28,6 +33,7 @@ export function createOutput(ep: Endpoint, c: OutputContext): Output {
   if (ep.proto === 'srt' || ep.proto === 'rist') {
     return repairOutput(ep, { maxMessageBytes: c.maxMessageBytes, guide: c.guide, onClients: c.onClients, links: c.links, ...log });
   }
+  if (ep.proto === 'udp' && ep.rtp) return new RtpOutput(ep, { format: c.format, ...(c.sdp ? { sdp: c.sdp } : {}) });
   if (ep.proto === 'udp') return c.flow === 'ack' ? new AckedUdpOutput(ep) : new UdpOutput(ep);
   return new TcpServerOutput(ep, {
     ...(c.maxClients !== undefined ? { maxClients: c.maxClients } : {}),

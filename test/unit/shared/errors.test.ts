@@ -15,6 +15,7 @@ import { assertVerified, runBench } from '../../../src/bench/index.js';
 import { runBaseline } from '../../../src/bench/baseline.js';
 import type { BenchReport } from '../../../src/bench/types.js';
 import { serveMetrics } from '../../../src/metrics/serve.js';
+import { HttpStreamServer } from '../../../src/http/stream-server.js';
 import { readGuide } from '../../../src/receiver/guide-reader.js';
 import { openUdpInput } from '../../../src/receiver/inputs/udp-input.js';
 import { runReceiver } from '../../../src/receiver/run.js';
@@ -178,6 +179,14 @@ const CASES: Record<string, () => Promise<void>> = {
     cleanups.push(() => new Promise((r) => server.close(r)));
     const port = (server.address() as net.AddressInfo).port;
     expectCode(await thrown(() => serveMetrics({ host: '127.0.0.1', port }, {})), 'ERR_METRICS_LISTEN', RuntimeError, /address already in use/);
+  },
+  ERR_HTTP_LISTEN: async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const port = (server.address() as net.AddressInfo).port;
+    const http = new HttpStreamServer({ host: '127.0.0.1', port, channels: () => [] });
+    expectCode(await thrown(() => http.open()), 'ERR_HTTP_LISTEN', RuntimeError, /--http 127\.0\.0\.1:\d+: address already in use/);
   },
   ERR_NO_GUIDE: async () => {
     const port = await freePort('udp');
