@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "dl_open.h"
 #include "rist_api.h"
 
 namespace ipcast {
@@ -35,28 +36,9 @@ const Api* Load(const std::string& name, std::string* why) {
   std::vector<std::string> names;
   if (!name.empty()) names.push_back(name);
   else names = {"librist.so.4", "librist.so"};
-  void* h = nullptr;
-  std::string errors;
-  for (const auto& n : names) {
-    h = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (h) break;
-    const char* e = dlerror();
-    if (!errors.empty()) errors += "; ";
-    errors += e ? e : n;
-  }
-  if (!h) {
-    *why = errors;
-    return nullptr;
-  }
-  bool ok = true;
-  auto sym = [&](auto& fn, const char* s) {
-    void* p = dlsym(h, s);
-    if (!p && ok) {
-      ok = false;
-      *why = std::string("symbol ") + s + " not found in librist";
-    }
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
-  };
+  void* h = DlopenFirst(names, why);
+  if (!h) return nullptr;
+  DlSymbols sym(h, "librist", why);
   sym(api.sender_create, "rist_sender_create");
   sym(api.receiver_create, "rist_receiver_create");
   sym(api.parse_address2, "rist_parse_address2");
@@ -72,7 +54,7 @@ const Api* Load(const std::string& name, std::string* why) {
   sym(api.logging_set, "rist_logging_set");
   sym(api.logging_settings_free2, "rist_logging_settings_free2");
   sym(api.version, "librist_version");
-  if (!ok) {
+  if (!sym.ok()) {
     dlclose(h);
     return nullptr;
   }

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "dl_open.h"
 #include "srt_api.h"
 
 namespace ipcast {
@@ -41,28 +42,9 @@ const Api* Load(const std::string& name, std::string* why) {
   std::vector<std::string> names;
   if (!name.empty()) names.push_back(name);
   else names = {"libsrt.so.1.5", "libsrt-gnutls.so.1.5", "libsrt.so.1.4", "libsrt-gnutls.so.1.4", "libsrt.so"};
-  void* h = nullptr;
-  std::string errors;
-  for (const auto& n : names) {
-    h = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (h) break;
-    const char* e = dlerror();
-    if (!errors.empty()) errors += "; ";
-    errors += e ? e : n;
-  }
-  if (!h) {
-    *why = errors;
-    return nullptr;
-  }
-  bool ok = true;
-  auto sym = [&](auto& fn, const char* s) {
-    void* p = dlsym(h, s);
-    if (!p && ok) {
-      ok = false;
-      *why = std::string("symbol ") + s + " not found in libsrt";
-    }
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(p);
-  };
+  void* h = DlopenFirst(names, why);
+  if (!h) return nullptr;
+  DlSymbols sym(h, "libsrt", why);
   sym(api.startup, "srt_startup");
   sym(api.cleanup, "srt_cleanup");
   sym(api.create_socket, "srt_create_socket");
@@ -88,7 +70,7 @@ const Api* Load(const std::string& name, std::string* why) {
   sym(api.epoll_release, "srt_epoll_release");
   sym(api.getversion, "srt_getversion");
   sym(api.setloglevel, "srt_setloglevel");
-  if (!ok) {
+  if (!sym.ok()) {
     dlclose(h);
     return nullptr;
   }

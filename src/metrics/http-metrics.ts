@@ -4,18 +4,12 @@
  */
 import type { Registry } from 'prom-client';
 
+import type { HttpStats } from '../http/stream-server.js';
+
 import { counter, gauge, type Sample } from './collector.js';
 
-export interface HttpStatsLike {
-  url: string;
-  clients: number;
-  clientsAccepted: number;
-  clientsDropped: number;
-  clientsRefused: number;
-  clientsClosed: number;
-  bytes: number;
-  responses: Record<string, number>;
-}
+/** The HTTP output's own counters (src/http/stream-server.ts). */
+export type HttpStatsLike = HttpStats;
 
 export const HTTP_METRIC_NAMES = [
   'ipcast_http_clients',
