@@ -150,6 +150,14 @@ export class ChildFeeder {
     return exit;
   }
 
+  /** End of stream if the child takes it within `graceMs`; killed, its transport removed, either way. */
+  async endOrKill(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.endOfStream(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    await this.close();
+  }
+
   /** Abort: stop the child and remove its transport (idempotent). */
   async close(): Promise<void> {
     this.closed = true;

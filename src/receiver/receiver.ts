@@ -14,7 +14,7 @@ import { transportParts, type ReceiverStats } from './stats.js';
 import type { SinkFigures, TransportKind } from '../transport/stats.js';
 import type { Endpoint } from '../shared/url.js';
 import { ChildFeeder, type ChildExit, type FeedableChild, type SlowChildPolicy } from './child-feeder.js';
-import { openReceiverInput, type OpenedInput } from './inputs/open-input.js';
+import { closeReceiverInput, openReceiverInput, type OpenedInput } from './inputs/open-input.js';
 import { NativePath } from './native-path.js';
 import { RunSequence, SequenceTracker } from './sequence-tracker.js';
 
@@ -100,7 +100,7 @@ export class Receiver {
       tcpData: (buf) => this.onTcpData(buf),
       newConnection: () => {
         if (this.connections++ > 0) this.o.stats.reconnects++;
-        this.framer = new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
+        this.framer = this.newFramer();
         this.sequence.next();
       },
       connectionEnded: (why) => {
@@ -133,19 +133,13 @@ export class Receiver {
     if (this.native) {
       if (this.session) this.native.endIdle();
     } else {
-      await Promise.all([this.input.udp?.close(), this.input.tcp?.close(), this.input.repair?.close()]);
-      this.input.acker?.close();
+      await closeReceiverInput(this.input);
     }
     const sessions = [...this.endingSessions, ...(this.session ? [this.session] : [])];
     this.session = undefined;
     // Cleanly if we can: the children get end of stream and exit; whoever is still there after
     // STOP_GRACE_MS (a decoder that ignores end of stream, too) is killed, its transport removed.
-    const endOrKill = async (f: ChildFeeder): Promise<void> => {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([f.endOfStream(), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
-      clearTimeout(timer);
-      await f.close();
-    };
+    const endOrKill = (f: ChildFeeder): Promise<void> => f.endOrKill(STOP_GRACE_MS);
     await Promise.all(sessions.map((s) => s.started.catch(() => {}).then(() => Promise.all([...s.feeders.values()].map(endOrKill)))));
     if (this.native) {
       await this.native.stop();
@@ -167,7 +161,10 @@ export class Receiver {
     this.native = new NativePath(
       { fd, channel, window: REORDER_WINDOW, maxHoldMs: REORDER_HOLD_MS, maxBufferBytes, transports, stats },
       {
-        guide: (guide) => { stats.guide = guide; this.armIdleTimer(); }, // prettier-ignore
+        guide: (guide) => {
+          stats.guide = guide;
+          this.armIdleTimer();
+        },
         selected: (channel, fromGuide) => this.select(channel, fromGuide ? 'the first in the guide' : 'the first to arrive; no guide yet'),
         sessionEnd: (session, why) => this.onNativeSessionEnd(session, why),
         log: (m) => this.o.log(m),
@@ -186,6 +183,10 @@ export class Receiver {
       this.startSession(session);
     }
     this.endSession(why === 'idle' ? `no data for ${this.o.idleTimeoutMs! / 1000} s` : 'end of stream');
+  }
+
+  private newFramer(): ChunkFramer {
+    return new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
   }
 
   private countError(reason: DecodeReason): void {
@@ -215,7 +216,7 @@ export class Receiver {
       this.deliverPayload(buf, 0);
       return;
     }
-    this.framer ??= new ChunkFramer({ chunk: (c) => this.onChunk(c), error: (r) => this.countError(r) });
+    this.framer ??= this.newFramer();
     this.framer.push(buf);
   }
 

@@ -191,7 +191,7 @@ export class Sender {
     }
     for (const line of this.rateLines) this.opts.log?.(line);
     if ((o.pacing ?? settings().pacer) === 'native') {
-      const paced = o.channels.map((c) => ({ id: c.id, rate: this.rates.get(c.id)!, burstBytes: this.burstBytes(this.rates.get(c.id)!) }));
+      const paced = [...this.rates].map(([id, rate]) => ({ id, rate, burstBytes: this.burstBytes(rate) }));
       const opts = { raw: this.format === 'raw', chunkBytes: this.chunkBytes, gso: o.gso ?? settings().gso };
       this.pacing = NativePacing.startIfEligible(this.outputs, paced, opts, this.stats.channels);
     }

@@ -69,3 +69,9 @@ export async function openReceiverInput(ep: Endpoint, o: InputOptions, sink: Inp
   if (ep.proto === 'tcp') return { tcp: openTcpInput(ep, { ...connection, data: (buf) => sink.tcpData(buf) }), native: false };
   return { repair: openRepairInput(ep, { ...connection, message: (buf) => sink.datagram(buf) }), native: false };
 }
+
+/** Closes whichever input was opened (and the acknowledger of --flow ack). */
+export async function closeReceiverInput(input: Partial<OpenedInput>): Promise<void> {
+  await Promise.all([input.udp?.close(), input.tcp?.close(), input.repair?.close()]);
+  input.acker?.close();
+}
