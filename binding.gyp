@@ -42,7 +42,8 @@
         "native/relay/relay_wait.c",
         "native/relay/sequencer.c",
         "native/repair/srt_binding.cc",
-        "native/repair/rist_binding.cc"
+        "native/repair/rist_binding.cc",
+        "native/repair/multicast_pin.cc"
       ],
       "libraries": ["-ldl"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

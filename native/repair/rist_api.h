@@ -53,6 +53,8 @@ struct Api {
   int (*logging_set)(LogSettings**, int level, int (*cb)(void*, int, const char*), void*, char*, void*);
   int (*logging_settings_free2)(LogSettings**);
   const char* (*version)(void);
+  // Why librist's sockets cannot be pinned to an interface ("" if they can; multicast_pin.h).
+  std::string pin_unavailable;
 };
 
 const Api* Load(const std::string& name, std::string* why);

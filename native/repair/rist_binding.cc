@@ -21,7 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+
 #include "dl_open.h"
+#include "multicast_pin.h"
 #include "rist_api.h"
 
 namespace ipcast {
@@ -58,6 +61,7 @@ const Api* Load(const std::string& name, std::string* why) {
     dlclose(h);
     return nullptr;
   }
+  if (!HookSocket(h, &api.pin_unavailable)) api.pin_unavailable = "RIST multicast is unavailable: " + api.pin_unavailable;
   loaded = true;
   return &api;
 }
@@ -98,6 +102,13 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
     sender_ = o.Get("role").IsString() && o.Get("role").As<Napi::String>().Utf8Value() == "send";
     std::string url = o.Get("url").IsString() ? o.Get("url").As<Napi::String>().Utf8Value() : "";
     int interval = o.Get("statsIntervalMs").IsNumber() ? o.Get("statsIntervalMs").As<Napi::Number>().Int32Value() : 1000;
+    // A group: the IPv4 address of the interface its datagrams must leave by (multicast_pin.h).
+    std::string mc_iface = o.Get("multicastIface").IsString() ? o.Get("multicastIface").As<Napi::String>().Utf8Value() : "";
+    int mc_ttl = o.Get("multicastTtl").IsNumber() ? o.Get("multicastTtl").As<Napi::Number>().Int32Value() : 1;
+    in_addr mc_addr{};
+    if (!mc_iface.empty() && !A->pin_unavailable.empty()) throw Napi::Error::New(env, A->pin_unavailable);
+    if (!mc_iface.empty() && inet_pton(AF_INET, mc_iface.c_str(), &mc_addr) != 1) throw Napi::TypeError::New(env, "RistLink: multicastIface is not an IPv4 address");
+    if (mc_ttl < 0 || mc_ttl > 255) throw Napi::RangeError::New(env, "RistLink: multicastTtl is 0..255");
     if (!logging) A->logging_set(&logging, LOG_ERROR, OnLog, nullptr, nullptr, nullptr);
     int r = sender_ ? A->sender_create(&ctx_, PROFILE_SIMPLE, 0, logging) : A->receiver_create(&ctx_, PROFILE_SIMPLE, logging);
     if (r != 0 || !ctx_) throw Napi::Error::New(env, std::string(sender_ ? "rist_sender_create" : "rist_receiver_create") + " failed");
@@ -107,11 +118,28 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
       throw Napi::Error::New(env, "librist cannot parse the address " + url);
     }
     Peer* peer = nullptr;
-    r = A->peer_create(ctx_, &peer, cfg);
+    std::string pin_failure;
+    int pinned = 0;
+    {
+      // librist opens the peer's sockets in here and sends its first RTCP on them at once.
+      std::unique_ptr<PinScope> pin;
+      if (!mc_iface.empty()) pin.reset(new PinScope(mc_addr, mc_ttl));
+      r = A->peer_create(ctx_, &peer, cfg);
+      if (pin) {
+        pinned = pin->pinned();
+        pin_failure = pin->failure();
+      }
+    }
     A->peer_config_free2(&cfg);
     if (r != 0) {
       A->destroy(ctx_);
+      if (!pin_failure.empty()) throw Napi::Error::New(env, "librist cannot open " + url + ": " + pin_failure);
       throw Napi::Error::New(env, "librist cannot open " + url + " (address in use, or not an address of this machine?)");
+    }
+    if (!mc_iface.empty() && pinned < 2) {
+      A->destroy(ctx_);
+      throw Napi::Error::New(env, "refusing RIST multicast: librist opened " + std::to_string(pinned) +
+                                      " socket(s) ipcast could pin where the simple profile opens 2 (RTP, RTCP)");
     }
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "ipcast:rist", 64, 1);
     A->stats_callback_set(ctx_, interval, OnStats, this);

@@ -319,7 +319,7 @@ export interface NativeBinding {
   ) => NativeSrtLink;
   ristLoad(name: string): { ok: boolean; version?: string; error?: string };
   RistLink: new (
-    options: { role: 'send' | 'recv'; url: string; statsIntervalMs?: number },
+    options: { role: 'send' | 'recv'; url: string; statsIntervalMs?: number; multicastIface?: string; multicastTtl?: number },
     onEvent: (type: 'data' | 'stats' | 'stopped', data: Buffer | undefined, extra: Uint32Array | string) => void,
   ) => NativeRistLink;
   /** Tests: the C sequencer over a script (op 0 push, 1 flushStale, 2 releaseAll). */

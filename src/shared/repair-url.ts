@@ -12,9 +12,14 @@
  *     onreq|always][,layout:even|staircase], streamid=, conntimeo=MS, localport= (rendezvous)
  *
  *   rist://HOST:PORT[?buffer=MS]          send (simple profile: RTP on PORT, RTCP on PORT+1)
+ *   rist://GROUP:PORT?iface=ADDR[&ttl=N]  send to an IPv4 group, leaving by the interface ADDR
  *   rist://@:PORT, rist://@ADDR:PORT      receive (NACKs go back to the sender)
- *   (a multicast group is refused: librist 0.2.7 cannot be bound to an interface; docs/repair.md)
+ *   rist://@GROUP:PORT?iface=ADDR         join an IPv4 group on the interface ADDR (NACKs go
+ *                                         back to the sender's own address)
  *     PORT is even (RTCP takes PORT+1). buffer=MS: the recovery buffer (librist's default 1000).
+ *     A group always names its interface: ipcast pins librist's sockets to it (librist 0.2.7
+ *     would follow the default route; native/repair/multicast_pin.h). IPv6 groups are refused:
+ *     librist 0.2.7 joins IPv4 groups only.
  */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -48,13 +53,16 @@ export interface RistEndpoint {
   port: number;
   family: 4 | 6;
   multicast: boolean;
+  /** A group: the IPv4 address of the interface (required). */
   iface?: string;
+  /** A group: IP_MULTICAST_TTL of what ipcast sends (default 1). */
+  ttl?: number;
   bufferMs?: number;
   url: string;
 }
 
 const SRT_PARAMS = new Set(['mode', 'latency', 'passphrase', 'pbkeylen', 'packetfilter', 'streamid', 'conntimeo', 'localport']);
-const RIST_PARAMS = new Set(['iface', 'buffer']);
+const RIST_PARAMS = new Set(['iface', 'ttl', 'buffer']);
 
 /** `rest` is what follows "scheme://", query included. */
 export function parseRepairEndpoint(text: string, scheme: 'srt' | 'rist', rest: string, role: Role): SrtEndpoint | RistEndpoint {
@@ -143,16 +151,17 @@ export function parseRepairEndpoint(text: string, scheme: 'srt' | 'rist', rest: 
     if (port % 2 !== 0) throw bad(`RIST takes an even port (RTCP uses the next one), got ${port}`);
     const multicast = host !== '' && isMulticast(host);
     const iface = params.get('iface');
-    if (multicast) {
-      // librist 0.2.7 neither sets IP_MULTICAST_IF nor honours miface= for what it sends (data,
-      // and a receiver's RTCP to the group): strace shows bare sendto()s, which would leave by
-      // the default route. ipcast never sends multicast without naming its interface.
-      throw bad('RIST multicast is not supported: librist 0.2.7 cannot be told the interface to send on (docs/repair.md)');
-    }
-    if (!multicast && iface !== undefined) throw bad(`iface applies to a multicast group; ${host || 'this address'} is not one`);
-    if (iface !== undefined && isIP(iface) === 0) throw bad(`iface must be an interface address, got '${iface}'`);
+    if (multicast && family === 6) throw bad('RIST multicast is IPv4 only: librist 0.2.7 cannot join an IPv6 group');
+    if (multicast && iface === undefined) throw bad('a multicast URL must name its interface: add ?iface=ADDR (for example iface=127.0.0.1)');
+    if (!multicast && (iface !== undefined || params.has('ttl'))) throw bad(`iface and ttl apply to a multicast group; ${host || 'this address'} is not one`);
+    if (iface !== undefined && isIP(iface) !== 4) throw bad(`iface must be the IPv4 address of an interface, got '${iface}'`);
     const ep: RistEndpoint = { proto: 'rist', listen: at, host, port, family, multicast, url: text };
     if (iface !== undefined) ep.iface = iface;
+    const ttl = int('ttl', 0, 255);
+    if (ttl !== undefined) {
+      if (at) throw bad('ttl applies to sending (ipcast send --to rist://GROUP:PORT?iface=ADDR&ttl=N)');
+      ep.ttl = ttl;
+    }
     const buffer = int('buffer', 10, 60_000);
     if (buffer !== undefined) ep.bufferMs = buffer;
     return ep;
@@ -168,11 +177,31 @@ export function interfaceNameOf(addr: string): string {
   throw new UsageError(`interface address ${addr} is not on this machine`, 'ERR_BAD_INTERFACE');
 }
 
-/** librist's own URL for an endpoint (its parser does the rest: rist_parse_address2). */
-export function ristLibraryUrl(ep: RistEndpoint): string {
+/** What native RistLink takes for an endpoint: librist's own URL (its parser does the rest:
+ *  rist_parse_address2) and, for a group, the interface ipcast pins librist's sockets to. */
+export interface RistNativeOptions {
+  role: 'send' | 'recv';
+  url: string;
+  statsIntervalMs: number;
+  multicastIface?: string;
+  multicastTtl?: number;
+}
+
+export function ristNativeOptions(ep: RistEndpoint, statsIntervalMs: number): RistNativeOptions {
   const host = ep.family === 6 ? `[${ep.host || '::'}]` : ep.host || '0.0.0.0';
   const q: string[] = [];
   if (ep.bufferMs !== undefined) q.push(`buffer=${ep.bufferMs}`);
-  if (ep.iface !== undefined) q.push(`miface=${interfaceNameOf(ep.iface)}`);
-  return `rist://${ep.listen ? '@' : ''}${host}:${ep.port}${q.length ? `?${q.join('&')}` : ''}`;
+  // librist joins a group on an interface named by miface=; ipcast pins what it sends itself.
+  const ifaceName = ep.iface === undefined ? undefined : interfaceNameOf(ep.iface);
+  if (ep.listen && ifaceName !== undefined) q.push(`miface=${ifaceName}`);
+  const o: RistNativeOptions = {
+    role: ep.listen ? 'recv' : 'send',
+    url: `rist://${ep.listen ? '@' : ''}${host}:${ep.port}${q.length ? `?${q.join('&')}` : ''}`,
+    statsIntervalMs,
+  };
+  if (ep.multicast && ep.iface !== undefined) {
+    o.multicastIface = ep.iface;
+    o.multicastTtl = ep.ttl ?? 1;
+  }
+  return o;
 }

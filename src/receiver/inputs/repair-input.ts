@@ -13,7 +13,7 @@ import { applyRistStats, applySrtStats, newLinkStats, type LinkStats } from '../
 import { RuntimeError } from '../../shared/errors.js';
 import type { NativeRistLink, NativeSrtLink } from '../../shared/native.js';
 import { loadRepairLibrary } from '../../shared/repair-libs.js';
-import { ristLibraryUrl, type RistEndpoint, type SrtEndpoint } from '../../shared/repair-url.js';
+import { ristNativeOptions, type RistEndpoint, type SrtEndpoint } from '../../shared/repair-url.js';
 import { SRT_FEC_MAX_MESSAGE, SRT_MAX_MESSAGE } from '../../sender/outputs/repair.js';
 import { srtNativeOptions } from '../../sender/outputs/srt.js';
 
@@ -130,7 +130,7 @@ export function openRistInput(ep: RistEndpoint, h: MessageInputHandlers): Messag
   const stats = newLinkStats('rist', ep.url, '', 'recv');
   let link: NativeRistLink;
   try {
-    link = new native.RistLink({ role: 'recv', url: ristLibraryUrl(ep), statsIntervalMs: 1000 }, (type, data, extra) => {
+    link = new native.RistLink(ristNativeOptions(ep, STATS_EVERY_MS), (type, data, extra) => {
       if (type === 'data') split(data!, extra as Uint32Array, h.message);
       else if (type === 'stats') applyRistStats(stats, String(extra));
     });

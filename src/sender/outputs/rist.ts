@@ -8,7 +8,7 @@ import { RuntimeError } from '../../shared/errors.js';
 import { applyRistStats, newLinkStats, type LinkStats } from '../../shared/link-stats.js';
 import type { NativeRistLink } from '../../shared/native.js';
 import { loadRepairLibrary } from '../../shared/repair-libs.js';
-import { ristLibraryUrl, type RistEndpoint } from '../../shared/repair-url.js';
+import { ristNativeOptions, type RistEndpoint } from '../../shared/repair-url.js';
 import { countError, newOutputStats, type OutputStats } from '../stats.js';
 import type { Output } from './output.js';
 import type { SrtOutputOptions } from './srt.js';
@@ -32,7 +32,7 @@ export class RistOutput implements Output {
   async open(): Promise<void> {
     const { native } = loadRepairLibrary('rist');
     try {
-      this.link = new native.RistLink({ role: 'send', url: ristLibraryUrl(this.endpoint), statsIntervalMs: 1000 }, (type, _data, extra) => {
+      this.link = new native.RistLink(ristNativeOptions(this.endpoint, 1000), (type, _data, extra) => {
         if (type === 'stats') applyRistStats(this.linkStats, String(extra));
       });
     } catch (err) {

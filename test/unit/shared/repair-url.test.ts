@@ -1,7 +1,7 @@
 /** srt:// and rist:// URLs (src/shared/repair-url.ts): what is accepted, and the one-line refusals. */
 import { describe, expect, it } from 'vitest';
 
-import { ristLibraryUrl } from '../../../src/shared/repair-url.js';
+import { ristNativeOptions } from '../../../src/shared/repair-url.js';
 import { parseEndpoint } from '../../../src/shared/url.js';
 
 const refused = (url: string, role: 'send' | 'recv', why: RegExp): void => {
@@ -47,15 +47,35 @@ describe('rist:// URLs', () => {
   it('send to HOST:PORT, receive on @:PORT; librist gets its own spelling', () => {
     const out = parseEndpoint('rist://127.0.0.1:8000?buffer=500', 'send');
     expect(out).toMatchObject({ proto: 'rist', listen: false, host: '127.0.0.1', port: 8000, bufferMs: 500 });
-    expect(ristLibraryUrl(out as never)).toBe('rist://127.0.0.1:8000?buffer=500');
+    expect(ristNativeOptions(out as never, 1000)).toEqual({ role: 'send', url: 'rist://127.0.0.1:8000?buffer=500', statsIntervalMs: 1000 });
     const inp = parseEndpoint('rist://@:8000', 'recv');
-    expect(ristLibraryUrl(inp as never)).toBe('rist://@0.0.0.0:8000');
+    expect(ristNativeOptions(inp as never, 1000)).toEqual({ role: 'recv', url: 'rist://@0.0.0.0:8000', statsIntervalMs: 1000 });
   });
 
-  it('refuses an odd port, a multicast group (librist cannot name the interface), a missing @', () => {
+  it('a group names its interface: librist joins by name, ipcast pins what is sent to the address', () => {
+    const out = parseEndpoint('rist://239.1.1.1:8000?iface=127.0.0.1&ttl=4', 'send');
+    expect(out).toMatchObject({ proto: 'rist', multicast: true, iface: '127.0.0.1', ttl: 4 });
+    // librist 0.2.7 ignores miface= for a sender; the interface goes to the addon instead.
+    expect(ristNativeOptions(out as never, 1000)).toEqual({
+      role: 'send',
+      url: 'rist://239.1.1.1:8000',
+      statsIntervalMs: 1000,
+      multicastIface: '127.0.0.1',
+      multicastTtl: 4,
+    });
+    const inp = parseEndpoint('rist://@239.1.1.1:8000?iface=127.0.0.1', 'recv');
+    expect(ristNativeOptions(inp as never, 1000)).toMatchObject({ url: 'rist://@239.1.1.1:8000?miface=lo', multicastIface: '127.0.0.1', multicastTtl: 1 });
+  });
+
+  it('refuses an odd port, a group without its interface or over IPv6, a missing @', () => {
     refused('rist://127.0.0.1:8001', 'send', /even port/);
-    refused('rist://239.1.1.1:8000?iface=127.0.0.1', 'send', /RIST multicast is not supported/);
-    refused('rist://@239.1.1.1:8000?iface=127.0.0.1', 'recv', /RIST multicast is not supported/);
+    refused('rist://239.1.1.1:8000', 'send', /must name its interface/);
+    refused('rist://@239.1.1.1:8000', 'recv', /must name its interface/);
+    refused('rist://239.1.1.1:8000?iface=lo', 'send', /IPv4 address of an interface/);
+    refused('rist://[ff15::1]:8000?iface=127.0.0.1', 'send', /IPv4 only/);
+    refused('rist://@239.1.1.1:8000?iface=127.0.0.1&ttl=2', 'recv', /ttl applies to sending/);
+    refused('rist://127.0.0.1:8000?ttl=2', 'send', /apply to a multicast group/);
+    refused('rist://239.1.1.1:8000?iface=127.0.0.1&ttl=256', 'send', /ttl must be a whole number 0\.\.255/);
     refused('rist://127.0.0.1:8000', 'recv', /starts with '@'/);
     refused('rist://@:8000', 'send', /'@' \(listen on\) is for receiving/);
   });
