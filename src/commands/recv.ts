@@ -18,6 +18,7 @@ URL      udp://@GROUP:PORT?iface=ADDR[&source=ADDR][&rcvbuf=BYTES]   join a mult
          srt://@:PORT[?latency=MS&passphrase=…&packetfilter=…]       SRT listener (libsrt)
          srt://HOST:PORT[?…], srt://HOST:PORT?mode=rendezvous        SRT caller (reconnects)
          rist://@:PORT[?buffer=MS]                                   RIST simple profile (librist)
+         rist://@GROUP:PORT?iface=ADDR[&buffer=MS]                   RIST from an IPv4 group
          rtp://@GROUP:PORT?iface=ADDR, rtp://@:PORT                  RTP in (RFC 3550): the header
                                                       is checked and stripped, its sequence numbers
                                                       count loss/reorder/duplicates; the payload goes

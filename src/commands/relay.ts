@@ -12,11 +12,12 @@ export const relayCommand: Command = {
 
 IN       any URL ipcast recv takes: udp://@GROUP:PORT?iface=ADDR[&source=ADDR], udp://@:PORT,
          udp://@[ff3e::1]:PORT?iface=NAME, tcp://HOST:PORT (connects, reconnects),
-         srt://@:PORT, srt://HOST:PORT, rist://@:PORT (docs/repair.md)
+         srt://@:PORT, srt://HOST:PORT, rist://@:PORT, rist://@GROUP:PORT?iface=ADDR
+         (docs/repair.md)
          rtp://@GROUP:PORT?iface=ADDR, rtp://@:PORT (RTP in: channel 1, RTP sequence numbers)
 OUT      any URL ipcast send takes: udp://GROUP:PORT?iface=ADDR[&ttl=N], udp://HOST:PORT,
          tcp://ADDR:PORT (listens; serves many receivers), srt://@:PORT (serves callers),
-         srt://HOST:PORT, rist://HOST:PORT,
+         srt://HOST:PORT, rist://HOST:PORT, rist://GROUP:PORT?iface=ADDR,
          rtp://GROUP:PORT?iface=ADDR, rtp://HOST:PORT (RTP out: one channel, PT 33 for MPEG-TS)
 
 Every chunk is checked as recv checks it (bad ones dropped and counted), put in sequence order

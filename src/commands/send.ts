@@ -26,6 +26,7 @@ URL      udp://GROUP:PORT?iface=ADDR[&ttl=N][&loop=0|1]  multicast (iface requir
                                                       SRT caller (libsrt); mode=rendezvous too
          srt://@:PORT[?…]                             SRT listener: serves many callers
          rist://HOST:PORT[?buffer=MS]                 RIST simple profile (librist)
+         rist://GROUP:PORT?iface=ADDR[&ttl=N]         RIST to an IPv4 group (iface required)
          rtp://GROUP:PORT?iface=ADDR[&ttl=N] | rtp://HOST:PORT   RTP (RFC 3550): MPEG-TS as
                                                       payload type 33 (RFC 2250, 90 kHz clock),
                                                       anything else as 96; one channel per output

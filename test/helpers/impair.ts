@@ -216,6 +216,10 @@ export async function startTcpImpairer(o: ImpairOptions & { upstreamPort: number
  * datagrams `impairable` picks (an SRT data packet, a RIST RTP packet): seeded drops, single or
  * in bursts, with exact counts. `ports: 2` forwards a pair (P and P+1: RTP and RTCP, RIST's
  * simple profile); only the first port of the pair is impaired.
+ *
+ * Multicast (RIST): `fromGroup` makes the path join that group on 127.0.0.1 and take what is
+ * sent to it (the sender sends to fromGroup:port); `toGroup` makes it send on to that group,
+ * out of 127.0.0.1, instead of to 127.0.0.1:toPort. Replies (NACKs) still come back unicast.
  */
 export interface LossyPathOptions {
   seed: number;
@@ -231,6 +235,10 @@ export interface LossyPathOptions {
   label?: (datagram: Buffer) => string;
   toPort: number;
   ports?: 1 | 2;
+  /** Listen on this group (joined on 127.0.0.1) instead of 127.0.0.1. */
+  fromGroup?: string;
+  /** Forward to this group (out of 127.0.0.1) instead of 127.0.0.1. */
+  toGroup?: string;
 }
 
 export interface LossyRecord {
@@ -282,17 +290,18 @@ export async function startLossyUdpPath(o: LossyPathOptions): Promise<LossyPath>
     return dropIt;
   };
   const sockets: dgram.Socket[] = [];
-  const open = async (port: number): Promise<dgram.Socket | undefined> => {
+  const open = async (port: number, group?: string): Promise<dgram.Socket | undefined> => {
     const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     s.on('error', () => {});
     const ok = await new Promise<boolean>((resolve) => {
       s.once('error', () => resolve(false));
-      s.bind(port, '127.0.0.1', () => resolve(true));
+      s.bind(port, group ?? '127.0.0.1', () => resolve(true));
     });
     if (!ok) {
       s.close();
       return undefined;
     }
+    if (group) s.addMembership(group, '127.0.0.1');
     sockets.push(s);
     return s;
   };
@@ -303,11 +312,11 @@ export async function startLossyUdpPath(o: LossyPathOptions): Promise<LossyPath>
   // The listening port(s): one, or an even/odd pair (bounded tries for a free pair).
   let listen: dgram.Socket[] = [];
   for (let tries = 0; tries < 50 && listen.length === 0; tries++) {
-    const first = await open(o.ports === 2 ? 20000 + 2 * Math.floor(Math.random() * 20000) : 0);
+    const first = await open(o.ports === 2 ? 20000 + 2 * Math.floor(Math.random() * 20000) : 0, o.fromGroup);
     if (!first) continue;
     if (o.ports !== 2) listen = [first];
     else {
-      const second = await open(first.address().port + 1);
+      const second = await open(first.address().port + 1, o.fromGroup);
       if (second) listen = [first, second];
       else closeOne(first);
     }
@@ -315,13 +324,14 @@ export async function startLossyUdpPath(o: LossyPathOptions): Promise<LossyPath>
   if (listen.length === 0) throw new Error('no free UDP port pair for the lossy path');
   for (const [i, s] of listen.entries()) {
     const up = (await open(0))!;
+    if (o.toGroup) up.setMulticastInterface('127.0.0.1');
     let client: dgram.RemoteInfo | undefined;
     s.on('message', (d, from) => {
       client = from;
       record.received++;
       if (i === 0 && drop(d)) return;
       record.forwarded++;
-      up.send(d, o.toPort + i, '127.0.0.1');
+      up.send(d, o.toPort + i, o.toGroup ?? '127.0.0.1');
     });
     up.on('message', (d) => {
       if (!client) return;

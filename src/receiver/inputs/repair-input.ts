@@ -128,9 +128,10 @@ export function openSrtInput(ep: SrtEndpoint, h: MessageInputHandlers): MessageI
 export function openRistInput(ep: RistEndpoint, h: MessageInputHandlers): MessageInput {
   const { native } = loadRepairLibrary('rist');
   const stats = newLinkStats('rist', ep.url, '', 'recv');
+  const options = ristNativeOptions(ep, STATS_EVERY_MS); // a usage error stays one
   let link: NativeRistLink;
   try {
-    link = new native.RistLink(ristNativeOptions(ep, STATS_EVERY_MS), (type, data, extra) => {
+    link = new native.RistLink(options, (type, data, extra) => {
       if (type === 'data') split(data!, extra as Uint32Array, h.message);
       else if (type === 'stats') applyRistStats(stats, String(extra));
     });

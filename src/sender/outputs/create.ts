@@ -31,7 +31,7 @@ export interface OutputContext {
 export function createOutput(ep: Endpoint, c: OutputContext): Output {
   const log = c.log ? { log: c.log } : {};
   if (ep.proto === 'srt' || ep.proto === 'rist') {
-    return repairOutput(ep, { maxMessageBytes: c.maxMessageBytes, guide: c.guide, onClients: c.onClients, links: c.links, ...log });
+    return repairOutput(ep, { maxMessageBytes: c.maxMessageBytes, guide: c.guide, onClients: c.onClients, links: c.links, format: c.format, ...log });
   }
   if (ep.proto === 'udp' && ep.rtp) return new RtpOutput(ep, { format: c.format, ...(c.sdp ? { sdp: c.sdp } : {}) });
   if (ep.proto === 'udp') return c.flow === 'ack' ? new AckedUdpOutput(ep) : new UdpOutput(ep);

@@ -3,8 +3,16 @@
  * packet to HOST:PORT (RTCP on PORT+1), retransmitted by librist on the receivers' NACKs;
  * a multicast group (rist://GROUP:PORT?iface=ADDR) serves every receiver that joins it.
  * There is no connection to wait for: librist starts sending at once, as udp:// does.
+ *
+ * librist's receiver (ipcast's, ffmpeg's, ristreceiver's) sets a new sender up with the first
+ * RTP packet it gets from it and drops that packet (rist_peer_recv: a new peer's first packet
+ * only creates the peer). So the first packet of a flow is a primer that costs nothing when
+ * lost: a heartbeat chunk (ipcast format: recv and relay ignore it), or an MPEG-TS null packet
+ * ahead of a raw TS stream (a demuxer skips PID 0x1FFF). Other raw payloads go unprimed, and
+ * their first packet is lost to librist receivers.
  */
 import { RuntimeError } from '../../shared/errors.js';
+import { encodeChunk, Kind } from '../../shared/protocol.js';
 import { applyRistStats, newLinkStats, type LinkStats } from '../../shared/link-stats.js';
 import type { NativeRistLink } from '../../shared/native.js';
 import { loadRepairLibrary } from '../../shared/repair-libs.js';
@@ -20,6 +28,7 @@ export class RistOutput implements Output {
   readonly stats: OutputStats;
   private link: NativeRistLink | undefined;
   private readonly linkStats: LinkStats;
+  private primed = false;
 
   constructor(
     readonly endpoint: RistEndpoint,
@@ -31,8 +40,9 @@ export class RistOutput implements Output {
 
   async open(): Promise<void> {
     const { native } = loadRepairLibrary('rist');
+    const options = ristNativeOptions(this.endpoint, 1000); // a usage error stays one
     try {
-      this.link = new native.RistLink(ristNativeOptions(this.endpoint, 1000), (type, _data, extra) => {
+      this.link = new native.RistLink(options, (type, _data, extra) => {
         if (type === 'stats') applyRistStats(this.linkStats, String(extra));
       });
     } catch (err) {
@@ -42,6 +52,11 @@ export class RistOutput implements Output {
   }
 
   send(buf: Buffer, guide = false): void {
+    if (!this.primed) {
+      this.primed = true;
+      const primer = ristPrimer(buf, this.o.format ?? 'ipcast');
+      if (primer) this.link?.write([primer]);
+    }
     if (this.link?.write([buf]) === 1) {
       this.stats.chunks++;
       this.stats.bytes += buf.length;
@@ -61,4 +76,15 @@ export class RistOutput implements Output {
     this.linkStats.up = false;
     await this.link?.stop();
   }
+}
+
+const TS_PACKET = 188;
+
+/** The packet to send ahead of `first` on a new flow, if any (see the top of this file). */
+export function ristPrimer(first: Buffer, format: 'ipcast' | 'raw'): Buffer | undefined {
+  if (format === 'ipcast') return encodeChunk({ kind: Kind.Heartbeat, channel: 1, sequence: 0, timestampUs: 0, flags: 0 });
+  if (first.length < TS_PACKET || first.length % TS_PACKET !== 0 || first[0] !== 0x47) return undefined;
+  const nul = Buffer.alloc(TS_PACKET, 0xff);
+  nul.writeUInt32BE(0x471fff10, 0); // sync, PID 0x1FFF, payload only, continuity 0
+  return nul;
 }

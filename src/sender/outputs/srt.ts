@@ -26,6 +26,8 @@ export interface SrtOutputOptions {
   log?: (line: string) => void;
   /** Where the links' statistics are listed (the sender's stats.links). */
   links: LinkStats[];
+  /** What the chunks are (default ipcast): RIST primes a new flow accordingly (rist.ts). */
+  format?: 'ipcast' | 'raw';
 }
 
 const STATS_EVERY_MS = 1000;

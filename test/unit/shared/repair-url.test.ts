@@ -65,6 +65,9 @@ describe('rist:// URLs', () => {
     });
     const inp = parseEndpoint('rist://@239.1.1.1:8000?iface=127.0.0.1', 'recv');
     expect(ristNativeOptions(inp as never, 1000)).toMatchObject({ url: 'rist://@239.1.1.1:8000?miface=lo', multicastIface: '127.0.0.1', multicastTtl: 1 });
+    // An address no interface here has: a usage error before librist is touched.
+    const elsewhere = parseEndpoint('rist://239.1.1.1:8000?iface=192.0.2.77', 'send');
+    expect(() => ristNativeOptions(elsewhere as never, 1000)).toThrow(/192\.0\.2\.77 is not on this machine/);
   });
 
   it('refuses an odd port, a group without its interface or over IPv6, a missing @', () => {
