@@ -71,13 +71,42 @@ namespace {
 const Api* A = nullptr;
 LogSettings* logging = nullptr;  // one for the process: librist keeps it as its global default
 
+// While a link is being opened, librist's errors on this thread are kept here instead: a
+// failure then reads as one line with librist's first reason (a port in use makes it log
+// six lines of consequences).
+thread_local std::vector<std::string>* opening_log = nullptr;
+
 // librist's errors, one line each on stderr (its warnings and notices stay quiet).
 int OnLog(void*, int, const char* msg) {
   size_t n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) n--;
-  fprintf(stderr, "ipcast: librist: %.*s\n", (int)n, msg);
+  size_t skip = 0;
+  while (skip < n && (msg[skip] == '\t' || msg[skip] == ' ')) skip++;
+  if (opening_log) opening_log->emplace_back(msg + skip, n - skip);
+  else fprintf(stderr, "ipcast: librist: %.*s\n", (int)(n - skip), msg + skip);
   return 0;
 }
+
+// Collects librist's errors for the life of the scope (on this thread), then prints what
+// was kept unless the opening failed (the error carries the first line then).
+class OpeningLog {
+ public:
+  OpeningLog() { opening_log = &lines_; }
+  ~OpeningLog() {
+    opening_log = nullptr;
+    if (!failed_)
+      for (const auto& l : lines_) fprintf(stderr, "ipcast: librist: %s\n", l.c_str());
+  }
+  // The reason to give for a failure: librist's first error, if it logged one.
+  std::string Failed(const std::string& fallback) {
+    failed_ = true;
+    return lines_.empty() ? fallback : lines_.front();
+  }
+
+ private:
+  std::vector<std::string> lines_;
+  bool failed_ = false;
+};
 
 struct Event {
   std::string type;
@@ -117,6 +146,7 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
       A->destroy(ctx_);
       throw Napi::Error::New(env, "librist cannot parse the address " + url);
     }
+    OpeningLog opening;
     Peer* peer = nullptr;
     std::string pin_failure;
     int pinned = 0;
@@ -133,11 +163,15 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
     A->peer_config_free2(&cfg);
     if (r != 0) {
       A->destroy(ctx_);
-      if (!pin_failure.empty()) throw Napi::Error::New(env, "librist cannot open " + url + ": " + pin_failure);
-      throw Napi::Error::New(env, "librist cannot open " + url + " (address in use, or not an address of this machine?)");
+      if (!pin_failure.empty()) {
+        opening.Failed(pin_failure);
+        throw Napi::Error::New(env, "librist cannot open " + url + ": " + pin_failure);
+      }
+      throw Napi::Error::New(env, "librist cannot open " + url + ": " + opening.Failed("address in use, or not an address of this machine?"));
     }
     if (!mc_iface.empty() && pinned < 2) {
       A->destroy(ctx_);
+      opening.Failed("");
       throw Napi::Error::New(env, "refusing RIST multicast: librist opened " + std::to_string(pinned) +
                                       " socket(s) ipcast could pin where the simple profile opens 2 (RTP, RTCP)");
     }

@@ -86,9 +86,15 @@ namespace {
 
 const Api* A = nullptr;
 
+// libsrt's text for its last error, and the system's reason under it when there is one
+// (a port in use reads "Connection setup failure: unable to create/configure SRT socket" alone).
 std::string LastError() {
+  int sys = 0;
+  A->getlasterror(&sys);
   const char* s = A->getlasterror_str();
-  return s ? s : "unknown SRT error";
+  std::string e = s ? s : "unknown SRT error";
+  if (sys > 0) e += std::string(" (") + strerror(sys) + ")";
+  return e;
 }
 
 std::string AddrText(const sockaddr_storage& ss) {

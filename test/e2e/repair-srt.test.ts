@@ -6,6 +6,7 @@
  * missing library is one line and exit 2.
  */
 import { createHash } from 'node:crypto';
+import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +157,24 @@ describe('SRT through libsrt', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/librist4/);
+  });
+
+  it('a port another socket holds: srt:// and rist:// listeners exit 1 with one line and the reason (ERR_SRT, ERR_RIST)', async () => {
+    const holder = dgram.createSocket('udp4'); // no SO_REUSEADDR: nobody else may bind the port
+    const port = 2 * Math.floor((await freePort('udp')) / 2);
+    await new Promise<void>((resolve) => holder.bind(port, '0.0.0.0', () => resolve()));
+    try {
+      const s = await ipcast(['recv', `srt://@:${port}`, '--idle-timeout', '2'], { timeout: 10_000 });
+      expect(s.exitCode).toBe(1);
+      expect(s.stderr.trim().split('\n'), s.stderr).toHaveLength(1);
+      expect(s.stderr).toMatch(/srt srt:\/\/@:\d+: bind :\d+: .*\(Address already in use\)/);
+      const r = await ipcast(['recv', `rist://@:${port}`, '--idle-timeout', '2'], { timeout: 10_000 });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(/librist cannot open rist:\/\/@0\.0\.0\.0:\d+: Could not bind to interface: Address already in use/);
+    } finally {
+      holder.close();
+    }
   });
 });
 
