@@ -2,7 +2,7 @@
  * RIST through librist (simple profile; issue 15): `ipcast send --to rist://…` → a seeded
  * lossy path that forwards RTP (impaired) and RTCP (untouched) both ways → `ipcast recv
  * rist://@…`, byte-exact at 8 Mbit/s with 1% loss; then the same to a multicast group on lo,
- * with NACKs going back to the sender.
+ * with NACKs going back to the sender, and a relay from one group to another.
  */
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ipcast, killAll, spawnIpcast } from '../helpers/cli.js';
-import { startLossyUdpPath, type LossyPath } from '../helpers/impair.js';
+import { startLossyUdpPath, type LossyPathOptions, type LossyPath } from '../helpers/impair.js';
 import { freePort } from '../helpers/procs.js';
 import { randomBytes, rng } from '../helpers/rng.js';
 
@@ -27,44 +27,56 @@ afterEach(async () => {
 });
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+// A group of its own per test (parallel files), joined and sent to on lo only.
+const group = (): string => `239.255.${15 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
+const evenPort = async (): Promise<number> => 2 * Math.floor((await freePort('udp')) / 2);
+// RTP data: version 2 (0x80) and not an RTCP packet type (200..204).
+const rtpData = (d: Buffer): boolean => d.length > 12 && (d[0]! & 0xc0) === 0x80 && !(d[1]! >= 200 && d[1]! <= 204);
+
+/** A seeded random file to send, and where recv's decoder writes what it got. */
+function files(seed: number, bytes: number): { src: string; out: string; data: Buffer } {
+  dir = mkdtempSync(join(tmpdir(), 'ipcast-rist-'));
+  const data = randomBytes(rng(seed), bytes);
+  writeFileSync(join(dir, 'in.bin'), data);
+  return { src: join(dir, 'in.bin'), out: join(dir, 'out.bin'), data };
+}
+
+/** `ipcast recv URL` writing to `out`, once it listens. */
+async function recvTo(url: string, out: string): Promise<ReturnType<typeof spawnIpcast>> {
+  const recv = spawnIpcast(['recv', url, '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '5'], { timeoutMs: 30_000 });
+  await recv.waitFor(/listening on rist/);
+  return recv;
+}
+
+/**
+ * recv on `recvUrl` ← the lossy path (1% of RTP dropped, seeded) ← send to `sendUrl(path's
+ * port)`: byte-exact, and librist's own counts show the repairs.
+ */
+async function throughLoss(seed: number, recvUrl: string, path: Omit<LossyPathOptions, 'seed' | 'loss' | 'impairable' | 'ports'>, sendUrl: (port: number) => string): Promise<void> {
+  const { src, out, data } = files(seed, 1_500_000);
+  const recv = await recvTo(recvUrl, out);
+  const p = await startLossyUdpPath({ seed, loss: 0.01, impairable: rtpData, ports: 2, ...path });
+  paths.push(p);
+  const send = await ipcast(['send', src, '--rate', '8M', '--to', sendUrl(p.port)], { timeout: 30_000 });
+  expect(send.exitCode, send.stderr).toBe(0);
+  expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
+  console.log(`${sendUrl(p.port)}, loss 0.01: the path dropped ${p.record.dropped} of ${p.record.impairable} RTP packets, carried ${p.record.reverse} back; recv: ${/rist \S+ \S+: packets.*?ms/.exec(recv.stderrText())?.[0]}`);
+  expect(p.record.dropped).toBeGreaterThan(5);
+  expect(p.record.reverse).toBeGreaterThan(0);
+  expect(sha(readFileSync(out))).toBe(sha(data));
+  const m = /rist \S+ \S+: packets (\d+), lost (\d+), retransmitted (\d+), recovered (\d+)/.exec(recv.stderrText());
+  expect(m, recv.stderrText()).not.toBeNull();
+  expect(Number(m![4])).toBeGreaterThan(0);
+}
 
 describe('RIST through librist', () => {
   it('send → 1% loss → recv: byte-exact at 8 Mbit/s; librist counts the repairs', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ipcast-rist-'));
-    const src = join(dir, 'in.bin');
-    const out = join(dir, 'out.bin');
-    const data = randomBytes(rng(1510), 1_500_000);
-    writeFileSync(src, data);
-    const port = 2 * Math.floor((await freePort('udp')) / 2);
-    const recv = spawnIpcast(['recv', `rist://@:${port}?buffer=500`, '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '5'], { timeoutMs: 30_000 });
-    await recv.waitFor(/listening on rist/);
-    // RTP data: version 2 (0x80) and not an RTCP packet type (200..204).
-    const rtpData = (d: Buffer): boolean => d.length > 12 && (d[0]! & 0xc0) === 0x80 && !(d[1]! >= 200 && d[1]! <= 204);
-    const path = await startLossyUdpPath({ seed: 1510, loss: 0.01, impairable: rtpData, toPort: port, ports: 2 });
-    paths.push(path);
-    const send = await ipcast(['send', src, '--rate', '8M', '--to', `rist://127.0.0.1:${path.port}?buffer=500`], { timeout: 30_000 });
-    expect(send.exitCode, send.stderr).toBe(0);
-    const r = await recv.proc;
-    expect(r.exitCode, recv.stderrText()).toBe(0);
-    console.log(`rist buffer=500, loss 0.01: the path dropped ${path.record.dropped} of ${path.record.impairable} RTP packets; recv: ${/rist \S+ \S+: packets.*?ms/.exec(recv.stderrText())?.[0]}`);
-    expect(path.record.dropped).toBeGreaterThan(5);
-    expect(path.record.reverse).toBeGreaterThan(0);
-    expect(sha(readFileSync(out))).toBe(sha(data));
-    const m = /rist \S+ \S+: packets (\d+), lost (\d+), retransmitted (\d+), recovered (\d+)/.exec(recv.stderrText());
-    expect(m, recv.stderrText()).not.toBeNull();
-    expect(Number(m![4])).toBeGreaterThan(0);
+    const port = await evenPort();
+    await throughLoss(1510, `rist://@:${port}?buffer=500`, { toPort: port }, (p) => `rist://127.0.0.1:${p}?buffer=500`);
   }, 30_000);
 
-  // A group of its own per test (parallel files), joined and sent to on lo only.
-  const group = (): string => `239.255.${15 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
-  const evenPort = async (): Promise<number> => 2 * Math.floor((await freePort('udp')) / 2);
-
   it('multicast: send to a group on lo → recv joined on lo, byte-exact; every datagram to the group left by lo', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ipcast-rist-'));
-    const src = join(dir, 'in.bin');
-    const out = join(dir, 'out.bin');
-    const data = randomBytes(rng(1511), 600_000);
-    writeFileSync(src, data);
+    const { src, out, data } = files(1511, 600_000);
     const g = group();
     const port = await evenPort();
     // A bystander member of the group (port and port+1) notes where each datagram came from:
@@ -80,13 +92,11 @@ describe('RIST through librist', () => {
       }),
     );
     try {
-      const recv = spawnIpcast(['recv', `rist://@${g}:${port}?iface=127.0.0.1&buffer=300`, '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '5'], { timeoutMs: 30_000 });
-      await recv.waitFor(/listening on rist/);
+      const recv = await recvTo(`rist://@${g}:${port}?iface=127.0.0.1&buffer=300`, out);
       const send = await ipcast(['send', src, '--rate', '8M', '--to', `rist://${g}:${port}?iface=127.0.0.1`], { timeout: 30_000 });
       expect(send.exitCode, send.stderr).toBe(0);
       expect(send.stderr).not.toMatch(/librist/);
-      const r = await recv.proc;
-      expect(r.exitCode, recv.stderrText()).toBe(0);
+      expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
       expect(sha(readFileSync(out))).toBe(sha(data));
     } finally {
       for (const w of watchers) w.close();
@@ -96,41 +106,16 @@ describe('RIST through librist', () => {
   }, 30_000);
 
   it('multicast with 1% loss between two groups: byte-exact, repaired by NACKs back to the sender', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ipcast-rist-'));
-    const src = join(dir, 'in.bin');
-    const out = join(dir, 'out.bin');
-    const data = randomBytes(rng(1512), 1_500_000);
-    writeFileSync(src, data);
     const [from, to] = [group(), group()];
     const port = await evenPort();
-    const recv = spawnIpcast(['recv', `rist://@${to}:${port}?iface=127.0.0.1&buffer=500`, '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '5'], { timeoutMs: 30_000 });
-    await recv.waitFor(/listening on rist/);
-    const rtpData = (d: Buffer): boolean => d.length > 12 && (d[0]! & 0xc0) === 0x80 && !(d[1]! >= 200 && d[1]! <= 204);
-    const path = await startLossyUdpPath({ seed: 1512, loss: 0.01, impairable: rtpData, toPort: port, ports: 2, fromGroup: from, toGroup: to });
-    paths.push(path);
-    const send = await ipcast(['send', src, '--rate', '8M', '--to', `rist://${from}:${path.port}?iface=127.0.0.1&buffer=500`], { timeout: 30_000 });
-    expect(send.exitCode, send.stderr).toBe(0);
-    const r = await recv.proc;
-    expect(r.exitCode, recv.stderrText()).toBe(0);
-    console.log(`rist multicast, loss 0.01: the path dropped ${path.record.dropped} of ${path.record.impairable} RTP packets, carried ${path.record.reverse} back; recv: ${/rist \S+ \S+: packets.*?ms/.exec(recv.stderrText())?.[0]}`);
-    expect(path.record.dropped).toBeGreaterThan(5);
-    expect(path.record.reverse).toBeGreaterThan(0);
-    expect(sha(readFileSync(out))).toBe(sha(data));
-    const m = /rist \S+ \S+: packets (\d+), lost (\d+), retransmitted (\d+), recovered (\d+)/.exec(recv.stderrText());
-    expect(m, recv.stderrText()).not.toBeNull();
-    expect(Number(m![4])).toBeGreaterThan(0);
+    await throughLoss(1512, `rist://@${to}:${port}?iface=127.0.0.1&buffer=500`, { toPort: port, fromGroup: from, toGroup: to }, (p) => `rist://${from}:${p}?iface=127.0.0.1&buffer=500`);
   }, 30_000);
 
   it('relay from one group to another over RIST (in and out multicast): byte-exact', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ipcast-rist-'));
-    const src = join(dir, 'in.bin');
-    const out = join(dir, 'out.bin');
-    const data = randomBytes(rng(1513), 600_000);
-    writeFileSync(src, data);
+    const { src, out, data } = files(1513, 600_000);
     const [g1, g2] = [group(), group()];
     const [p1, p2] = [await evenPort(), await evenPort()];
-    const recv = spawnIpcast(['recv', `rist://@${g2}:${p2}?iface=127.0.0.1&buffer=300`, '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '5'], { timeoutMs: 30_000 });
-    await recv.waitFor(/listening on rist/);
+    const recv = await recvTo(`rist://@${g2}:${p2}?iface=127.0.0.1&buffer=300`, out);
     const relay = spawnIpcast(['relay', `rist://@${g1}:${p1}?iface=127.0.0.1&buffer=300`, '--to', `rist://${g2}:${p2}?iface=127.0.0.1`, '--exit-on-eos'], { timeoutMs: 30_000 });
     await relay.waitFor(/relaying rist/);
     const send = await ipcast(['send', src, '--rate', '8M', '--to', `rist://${g1}:${p1}?iface=127.0.0.1`], { timeout: 30_000 });
