@@ -24,10 +24,10 @@
 // so a warm-up of 600 s or more is the fair one at this rate.
 // Needs dist/ (the test setup or `npm run build:ts`) and build/Release (npm install).
 //
-// Faults. recv restarts a killed decoder with backoff (200 ms, doubling to 5 s; the count and
-// the backoff are per stream and never reset within one), up to --max-restarts per stream.
-// The script passes --max-restarts ceil(duration / kill-every) + 5, so even if every kill fell
-// on one transport within one stream recv would not give up. A sender restart is a new stream:
+// Faults. recv restarts a killed decoder with backoff (200 ms, doubling to 5 s), up to
+// --max-restarts in a row: a decoder that ran 30 s before it died starts the count and the
+// backoff over. The script still passes --max-restarts ceil(duration / kill-every) + 5, so
+// recv would not give up even with kills closer together than that. A sender restart is a new stream:
 // the old sender sends end of stream, recv drains and ends that stream's children (exit 0) and
 // forks fresh ones for the next stream (fresh restart count and backoff). Sender restarts are
 // offset by half the kill interval so that a kill never lands on a stream change.

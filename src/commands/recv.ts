@@ -38,7 +38,8 @@ Options:
   --buffer BYTES       per-child buffer in front of a slow decoder (default 8M)
   --policy P           when that buffer is full: drop-oldest (default) or block (TCP only:
                        stop reading the connection until the decoder catches up)
-  --max-restarts N     restarts of a decoder that exits mid-stream (default 5)
+  --max-restarts N     restarts in a row of a decoder that exits mid-stream (default 5; one
+                       that ran 30 s before it exited starts the count over)
   --spin-us N          wait policy of the writers, 0..10000: a write finding the transport
                        full retries it until the decoder side has made no room for N µs, then
                        sleeps until there is room; 0 sleeps at once (default 30, or

@@ -8,7 +8,9 @@
  *    counted (ipcast_transport_dropped_chunks_total{reason="slow_child"});
  *  - policy 'block': the input is paused (TCP stops reading, so the sender's server applies its
  *    own slow-client policy) until the queue is half empty. UDP cannot be paused: it drops.
- * A child that exits while the stream goes on is restarted with backoff, up to `maxRestarts`.
+ * A child that exits while the stream goes on is restarted with backoff, up to `maxRestarts`
+ * in a row: one that ran for `healthyRunMs` before it exited starts the count (and the
+ * backoff) over, so an occasional crash in a long stream never uses the budget up.
  */
 import type { ChildFigures, HandOffFigures, TransportKind } from '../transport/stats.js';
 import type { NativeIpcWriter } from '../shared/native.js';
@@ -60,6 +62,8 @@ export interface ChildFeederOptions {
   maxBufferBytes: number;
   policy: SlowChildPolicy;
   maxRestarts: number;
+  /** A child that ran this long counts as recovered (default HEALTHY_RUN_MS). */
+  healthyRunMs?: number;
   /** Called with true when the queue is full under 'block', false when it has room again. */
   backpressure(paused: boolean): void;
   log(message: string): void;
@@ -71,6 +75,8 @@ const BATCH_CHUNKS = 64;
 const BATCH_BYTES = 1 << 20;
 const RESTART_BACKOFF_START_MS = 200;
 const RESTART_BACKOFF_MAX_MS = 5000;
+/** A decoder that ran this long before it exited had recovered: the restart count starts over. */
+export const HEALTHY_RUN_MS = 30_000;
 
 export class ChildFeeder {
   private readonly queue: Array<{ payload: Buffer; meta: HandOffMeta }> = [];
@@ -78,8 +84,10 @@ export class ChildFeeder {
   private child: FeedableChild | undefined;
   /** A child whose hand-off failed: no more writes to it until its exit is handled. */
   private broken: FeedableChild | undefined;
-  /** Restarts of this feeder (one stream); child.restarts counts over the whole run. */
+  /** Restarts in a row of this feeder (see healthyRunMs); child.restarts counts over the whole run. */
   private restarts = 0;
+  /** When the current child was started (performance.now()). */
+  private startedAt = 0;
   /** waitSeconds of the children before this one (restarts keep the total). */
   private waitBase = 0;
   private pumping = false;
@@ -182,6 +190,7 @@ export class ChildFeeder {
       return;
     }
     this.child = child;
+    this.startedAt = performance.now();
     this.waitBase = this.o.handOff.waitSeconds;
     this.o.child.up = true;
     void child.exited.then((exit) => this.onExit(child, exit));
@@ -202,6 +211,10 @@ export class ChildFeeder {
     }
     // The stream goes on without this child: restart it with backoff, within the limit.
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    if (performance.now() - this.startedAt >= (this.o.healthyRunMs ?? HEALTHY_RUN_MS)) {
+      this.restarts = 0;
+      this.backoffMs = RESTART_BACKOFF_START_MS;
+    }
     if (this.restarts >= this.o.maxRestarts) {
       this.giveUp(`decoder ${how}; restart limit (${this.o.maxRestarts}) reached, giving up on it`);
       return;

@@ -43,7 +43,7 @@ class FakeChild implements FeedableChild {
   }
 }
 
-function make(policy: SlowChildPolicy, maxBufferBytes: number, maxRestarts = 2) {
+function make(policy: SlowChildPolicy, maxBufferBytes: number, maxRestarts = 2, healthyRunMs?: number) {
   const children: FakeChild[] = [];
   const stats = emptyTransportStats('shm');
   const pauses: boolean[] = [];
@@ -60,6 +60,7 @@ function make(policy: SlowChildPolicy, maxBufferBytes: number, maxRestarts = 2) 
     maxBufferBytes,
     policy,
     maxRestarts,
+    ...(healthyRunMs !== undefined ? { healthyRunMs } : {}),
     backpressure: (p) => pauses.push(p),
     log: (m) => logs.push(m),
   });
@@ -132,5 +133,26 @@ describe('ChildFeeder', () => {
     await tick(50);
     expect(feeder.hasFailed).toBe(true);
     expect(logs.at(-1)).toMatch(/restart limit \(1\) reached/);
+  });
+
+  it('a child that ran healthyRunMs before it died starts the restart count over', async () => {
+    const { feeder, children, stats } = make('drop-oldest', 10_000, 1, 200);
+    const nth = async (n: number): Promise<FakeChild> => {
+      for (let i = 0; i < 200 && children.length < n; i++) await tick(10);
+      return children[n - 1]!;
+    };
+    await feeder.start();
+    await tick(250);
+    (await nth(1)).die(); // ran 250 ms: recovered, so this restart is the first in a row
+    const second = await nth(2);
+    await tick(250);
+    second.die(); // ran 250 ms again: without the reset the limit (1) would be reached
+    const third = await nth(3);
+    expect(stats.restarts).toBe(2);
+    expect(feeder.hasFailed).toBe(false);
+    third.die(); // at once: the second restart in a row, over the limit
+    await tick(50);
+    expect(feeder.hasFailed).toBe(true);
+    await feeder.close();
   });
 });
