@@ -25,6 +25,7 @@ export const SENDER_METRIC_NAMES = [
   'ipcast_sender_sent_bytes_total',
   'ipcast_sender_guides_sent_total',
   'ipcast_sender_send_errors_total',
+  'ipcast_sender_output_full_dropped_chunks_total',
   'ipcast_sender_udp_inflight_datagrams',
   'ipcast_sender_tcp_clients',
   'ipcast_sender_tcp_clients_accepted_total',
@@ -55,6 +56,7 @@ export function registerSenderMetrics(registry: Registry, source: SenderStatsLik
       Object.entries(o.errorsByCode ?? {}).map(([reason, value]) => ({ labels: { ...outLabels(o), reason }, value })),
     ),
   );
+  counter(registry, 'ipcast_sender_output_full_dropped_chunks_total', 'relay: chunks an output missed because it was full while the input could not wait (a sender waits instead).', OUT, perOutput((o) => o.droppedFull ?? 0));
   gauge(registry, 'ipcast_sender_udp_inflight_datagrams', 'UDP datagrams handed to the kernel and not yet confirmed sent.', OUT, perOutput((o) => o.inflight ?? 0, udp));
   gauge(registry, 'ipcast_sender_tcp_clients', 'TCP receivers connected now.', OUT, perOutput((o) => o.clients ?? 0, tcp));
   counter(registry, 'ipcast_sender_tcp_clients_accepted_total', 'TCP receivers accepted since start.', OUT, perOutput((o) => o.clientsAccepted ?? 0, tcp));

@@ -14,7 +14,8 @@
  * one past the last chunk it forwarded.
  *
  * Bounds: a UDP output holds at most its maxInflight datagrams; a chunk for a full one is
- * dropped for that output and counted (dropped). A TCP output drops a client that falls 4 MiB
+ * dropped for that output and counted (droppedFull: ipcast_sender_output_full_dropped_chunks_total)
+ * while the input cannot wait (UDP, SRT, RIST). A TCP output drops a client that falls 4 MiB
  * behind (the sender's slow-client policy); a new client gets the latest guide first. With a
  * TCP input, a full UDP output pauses the connection instead (backpressure upstream).
  */
@@ -76,8 +77,6 @@ export class Relay {
   readonly input: ReceiverStats = emptyReceiverStats();
   /** Output side, as send counts it (per output; per channel forwarded). */
   readonly output: SenderStats = { startedAt: Date.now(), channels: [], outputs: [], guides: 0 };
-  /** Chunks not given to an output because it was full, per output URL. */
-  readonly dropped = new Map<string, number>();
   readonly done: Promise<number>;
   private readonly outputs: Output[] = [];
   private readonly tcpOutputs: TcpServerOutput[] = [];
@@ -128,7 +127,6 @@ export class Relay {
       if (out instanceof TcpServerOutput) this.tcpOutputs.push(out);
       this.outputs.push(out);
       this.output.outputs.push(out.stats);
-      this.dropped.set(ep.url, 0);
     }
     if (this.o.http) {
       const input = this.o.input;
@@ -142,7 +140,6 @@ export class Relay {
       });
       this.outputs.push(this.http);
       this.output.outputs.push(this.http.stats);
-      this.dropped.set(this.http.stats.url, 0);
     }
     try {
       for (const out of this.outputs) await out.open();
@@ -273,9 +270,9 @@ export class Relay {
     let full: Promise<void>[] | undefined;
     for (const out of this.outputs) {
       const wait = out.ready();
-      if (wait && this.udp) {
-        // A live UDP input cannot wait: this output misses the chunk, counted.
-        this.dropped.set(out.stats.url, (this.dropped.get(out.stats.url) ?? 0) + 1);
+      if (wait && !this.tcp) {
+        // A live UDP, SRT or RIST input cannot wait: this output misses the chunk, counted.
+        out.stats.droppedFull++;
         continue;
       }
       out.send(buf, guide);
@@ -346,7 +343,7 @@ export class Relay {
     const i = this.input;
     const errors = Object.values(i.decodeErrors).reduce((a, b) => a + (b ?? 0), 0);
     const outs = this.output.outputs.map(
-      (s) => `${s.url}: ${s.chunks} chunks (${s.bytes} bytes), dropped ${this.dropped.get(s.url) ?? 0}, send errors ${s.sendErrors}` +
+      (s) => `${s.url}: ${s.chunks} chunks (${s.bytes} bytes), dropped ${s.droppedFull}, send errors ${s.sendErrors}` +
         (s.proto === 'tcp' ? `, clients ${s.clientsAccepted} (dropped ${s.clientsDropped}, refused ${s.clientsRefused})` : ''),
     );
     return `received ${i.chunksReceived} chunks (${i.bytesReceived} bytes); lost ${i.lost}; reordered ${i.reordered}; duplicates ${i.duplicates}; decode errors ${errors}; ${outs.join('; ')}`;

@@ -48,6 +48,9 @@ export interface OutputStats {
   clientsClosed: number;
   /** TCP: bytes clients sent us, read and discarded. */
   bytesDiscarded: number;
+  /** relay: chunks this output missed because it was full while the input could not wait
+   *  (UDP, SRT, RIST in); a sender waits instead, so it stays 0 there. */
+  droppedFull: number;
 }
 
 export interface SenderStats {
@@ -78,6 +81,7 @@ export function newOutputStats(url: string, proto: OutputStats['proto'], mode: s
     clientsRefused: 0,
     clientsClosed: 0,
     bytesDiscarded: 0,
+    droppedFull: 0,
   };
 }
 

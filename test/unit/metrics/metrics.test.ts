@@ -38,7 +38,7 @@ function syntheticSender(): SenderStatsLike & { outputs: Array<SenderStatsLike['
     guides: 3,
     channels: [{ id: 1, name: 'tone 440', rateBitsPerSecond: 320_000, chunks: 100, bytes: 131_600, loops: 2, ended: false }],
     outputs: [
-      { url: 'udp://239.255.0.1:5004?iface=127.0.0.1', proto: 'udp', mode: 'multicast', chunks: 103, bytes: 140_000, guides: 3, sendErrors: 1, errorsByCode: { ENOBUFS: 1 }, inflight: 2 },
+      { url: 'udp://239.255.0.1:5004?iface=127.0.0.1', proto: 'udp', mode: 'multicast', chunks: 103, bytes: 140_000, guides: 3, sendErrors: 1, errorsByCode: { ENOBUFS: 1 }, inflight: 2, droppedFull: 4 },
       { url: 'tcp://127.0.0.1:5005', proto: 'tcp', mode: 'server', chunks: 206, bytes: 280_000, guides: 6, sendErrors: 0, errorsByCode: {}, clients: 2, clientsAccepted: 3, clientsDropped: 1, clientsRefused: 0, clientsClosed: 0 },
     ],
   };
@@ -170,6 +170,7 @@ describe('sender metrics and the registry', () => {
     expect(sample(parsed, 'ipcast_sender_sent_chunks_total', udp)).toBe(103);
     expect(sample(parsed, 'ipcast_sender_sent_bytes_total', tcp)).toBe(280_000);
     expect(sample(parsed, 'ipcast_sender_send_errors_total', { ...udp, reason: 'ENOBUFS' })).toBe(1);
+    expect(sample(parsed, 'ipcast_sender_output_full_dropped_chunks_total', udp)).toBe(4);
     expect(sample(parsed, 'ipcast_sender_tcp_clients', tcp)).toBe(2);
     expect(select(parsed, 'ipcast_sender_tcp_clients', udp)).toEqual([]);
     expect(sample(parsed, 'ipcast_sender_tcp_clients_dropped_total', { ...tcp, reason: 'slow' })).toBe(1);
