@@ -70,6 +70,7 @@ export class HttpOutput implements Output {
   private sync(): void {
     const h = this.server.stats;
     Object.assign(this.stats, {
+      chunks: h.chunks,
       bytes: h.bytes,
       clients: h.clients,
       clientsAccepted: h.clientsAccepted,

@@ -64,6 +64,8 @@ export interface HttpStats {
   clientsClosed: number;
   /** Body bytes written to stream clients. */
   bytes: number;
+  /** Payloads (one chunk's, or one /udp/ datagram's) queued for stream clients, once per client. */
+  chunks: number;
   /** Responses by status code. */
   responses: Record<string, number>;
 }
@@ -119,7 +121,7 @@ export class HttpStreamServer {
   private readonly maxBuffer: number;
 
   constructor(private readonly o: HttpServerOptions) {
-    this.stats = { url: '', clients: 0, clientsAccepted: 0, clientsDropped: 0, clientsRefused: 0, clientsClosed: 0, bytes: 0, responses: {} };
+    this.stats = { url: '', clients: 0, clientsAccepted: 0, clientsDropped: 0, clientsRefused: 0, clientsClosed: 0, bytes: 0, chunks: 0, responses: {} };
     this.maxBuffer = o.maxClientBufferBytes ?? DEFAULT_HTTP_CLIENT_BUFFER_BYTES;
   }
 
@@ -295,6 +297,7 @@ export class HttpStreamServer {
       }
     }
     if (feed.clients.size === 0) return;
+    for (const c of feed.clients) if (!c.head) this.stats.chunks++;
     feed.batch.push(payload);
     feed.batchBytes += payload.length;
     if (feed.batchBytes >= BATCH_MAX_BYTES) this.flush(feed);

@@ -130,5 +130,9 @@ describe('ipcast relay: RTP in, HTTP and RTP out', () => {
     }
     expect(readFileSync(sdp, 'utf8')).toMatch(new RegExp(`m=video ${rtpOut} RTP/AVP 33`));
     expect(relay.stderrText()).toMatch(/lost 0; reordered 0; duplicates 0; decode errors 0/);
+    // The HTTP output counts what it handed its one client: every payload, once.
+    const httpOut = new RegExp(`http://127\\.0\\.0\\.1:${http}/: (\\d+) chunks \\((\\d+) bytes\\)`).exec(relay.stderrText());
+    expect(httpOut, relay.stderrText()).not.toBeNull();
+    expect(Number(httpOut![1])).toBe(payloads.length);
   }, 40_000);
 });

@@ -10,7 +10,7 @@ import { parseMetrics, promtoolCheck, sample } from '../../helpers/metrics-parse
 
 describe('HTTP metrics', () => {
   it('exports clients, drops by reason, bytes and responses by code; promtool passes', async () => {
-    const stats = { url: 'http://127.0.0.1:8000/', clients: 3, clientsAccepted: 9, clientsDropped: 2, clientsRefused: 1, clientsClosed: 3, bytes: 123456, responses: { 200: 12, 404: 2, 431: 1 } };
+    const stats = { url: 'http://127.0.0.1:8000/', clients: 3, clientsAccepted: 9, clientsDropped: 2, clientsRefused: 1, clientsClosed: 3, bytes: 123456, chunks: 90, responses: { 200: 12, 404: 2, 431: 1 } };
     const registry = createMetricsRegistry({ http: () => stats, defaultMetrics: false });
     const text = await registry.metrics();
     const parsed = parseMetrics(text);
