@@ -28,7 +28,8 @@ Options:
   --to URL             an output (repeat for several); every output gets every chunk
                        (none is needed with --http)
   --exit-on-eos        exit once every channel has ended (its end of stream passed on)
-  --max-clients N      TCP receivers served at once per tcp:// output; more are refused
+  --max-clients N      TCP receivers served at once per tcp:// output, and HTTP stream
+                       clients of --http; more are refused (HTTP: 503)
   --http [HOST:]PORT   serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N,
                        /udp/GROUP:PORT[?iface=ADDR] (udpxy's way: joined on the first client,
                        left after the last; iface defaults to IN's, else 127.0.0.1),

@@ -48,7 +48,8 @@ Options:
                       the next only once recv (run with --flow ack) has acknowledged it; lost
                       chunks are sent again. At most one chunk per round trip (docs/repair.md)
   --wait-clients N    hold the stream until N TCP receivers (and HTTP clients) are connected
-  --max-clients N     TCP receivers served at once per tcp:// output; more are refused
+  --max-clients N     TCP receivers served at once per tcp:// output, and HTTP stream
+                      clients of --http; more are refused (HTTP: 503)
   --http [HOST:]PORT  serve players over HTTP (HOST defaults to 127.0.0.1): /channel/N (the
                       bare payload), /playlist.m3u, /guide.json; --wait-clients counts its clients
   --sdp FILE          write the session description of the rtp:// outputs (for ffmpeg -i FILE,

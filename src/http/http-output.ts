@@ -83,7 +83,7 @@ export class HttpOutput implements Output {
 
 /** The sender's --http: its channels (and the rates chosen for them) before and without a guide. */
 export async function openSenderHttp(
-  listen: { host: string; port: number },
+  listen: { host: string; port: number; maxClients?: number },
   format: 'ipcast' | 'raw',
   channels: readonly Omit<ChannelInfo, 'bitrate'>[],
   rateOf: (id: number) => number | undefined,

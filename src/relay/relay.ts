@@ -132,6 +132,7 @@ export class Relay {
       const input = this.o.input;
       this.http = new HttpOutput({
         ...this.o.http,
+        ...(this.o.maxClients !== undefined ? { maxClients: this.o.maxClients } : {}),
         format: 'ipcast',
         anyChannel: true,
         channels: () => this.input.guide.length > 0 ? this.input.guide : [...this.channels.keys()].map((id) => ({ id, name: `channel ${id}`, description: '', bitrate: 0 })),

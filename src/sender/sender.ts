@@ -181,7 +181,8 @@ export class Sender {
         else if ('clientCount' in out) this.servers.push(out as Output & { clientCount: number });
       }
       if (o.http) {
-        this.http = await openSenderHttp(o.http, this.format, o.channels, (id) => this.rates.get(id), () => this.clientsChanged?.(), o.log);
+        const limit = o.maxClients !== undefined ? { maxClients: o.maxClients } : {};
+        this.http = await openSenderHttp({ ...o.http, ...limit }, this.format, o.channels, (id) => this.rates.get(id), () => this.clientsChanged?.(), o.log);
         this.outputs.push(this.http);
         this.stats.outputs.push(this.http.stats);
       }

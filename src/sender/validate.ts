@@ -52,8 +52,10 @@ export function validateSenderOptions(o: SenderOptions, format: Format, chunkByt
   const serving = tcpCount + o.outputs.filter((e) => e.proto === 'srt' && e.mode === 'listener').length;
   if ((o.waitClients ?? 0) > 0 && serving === 0 && !o.http) throw new OptionError('{waitClients} needs a tcp:// output, an srt:// listener or {http}', 'ERR_USAGE');
   if (o.sdpFile !== undefined && !o.outputs.some((e) => e.proto === 'udp' && e.rtp)) throw new OptionError('{sdpFile} needs an rtp:// output', 'ERR_USAGE');
-  if (o.maxClients !== undefined && tcpCount === 0) throw new OptionError('{maxClients} needs a tcp:// output', 'ERR_USAGE');
-  if (o.maxClients !== undefined && o.waitClients !== undefined && o.waitClients > o.maxClients * tcpCount) {
+  if (o.maxClients !== undefined && tcpCount === 0 && !o.http) throw new OptionError('{maxClients} needs a tcp:// output or {http}', 'ERR_USAGE');
+  // --max-clients bounds each TCP output and the HTTP server; SRT listeners are not bounded.
+  const bounded = serving === tcpCount ? o.maxClients : undefined;
+  if (bounded !== undefined && o.waitClients !== undefined && o.waitClients > bounded * (tcpCount + (o.http ? 1 : 0))) {
     throw new OptionError(`{waitClients} ${o.waitClients} can never be reached with {maxClients} ${o.maxClients}`, 'ERR_USAGE');
   }
 }

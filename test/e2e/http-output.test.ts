@@ -134,6 +134,17 @@ describe('ipcast send --http', () => {
     expect((await send.proc).exitCode, send.stderrText()).toBe(0);
   }, 30_000);
 
+  it('--max-clients 1: a second stream client gets 503 while the first is served byte-exact', async () => {
+    const { base, send } = await sendWithHttp(['--max-clients', '1']);
+    const first = await fetch(`${base}/channel/1`);
+    expect(first.status).toBe(200);
+    const second = await fetch(`${base}/channel/1`);
+    expect(second.status).toBe(503);
+    expect(await second.text()).toBe('too many clients\n');
+    expect(Buffer.from(await first.arrayBuffer()).equals(readFileSync(ts))).toBe(true);
+    expect((await send.proc).exitCode, send.stderrText()).toBe(0);
+  }, 30_000);
+
   it('a client that joins a WAV stream late gets the WAV header first (audio/wav), and ffprobe reads it', async () => {
     const port = await freePort('tcp');
     const send = spawnIpcast(['send', 'tone', '--http', String(port)]);
