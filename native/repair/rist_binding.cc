@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "dl_open.h"
+#include "link_common.h"
 #include "multicast_pin.h"
 #include "rist_api.h"
 
@@ -200,10 +201,10 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false, finished_ = false, hooked_ = false, refd_ = true;
+  bool finished_ = false, hooked_ = false, refd_ = true;
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
-  std::vector<Napi::Promise::Deferred> stop_waiters_;
+  StopWaiters stops_;
 
   // librist's thread: its statistics as JSON (the struct behind it differs between versions).
   static int OnStats(void* arg, const StatsHead* s) {
@@ -279,8 +280,7 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
     finished_ = true;
     if (thread_.joinable()) thread_.join();
     tsfn_.Release();
-    for (auto& d : stop_waiters_) d.Resolve(env.Undefined());
-    stop_waiters_.clear();
+    stops_.ResolveAll(env);
     if (refd_) {
       refd_ = false;
       Unref();
@@ -290,7 +290,7 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
   // write(buffers[]): how many librist took, or -1 when it refused the first one.
   Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!sender_ || stopping_ || finished_) return Napi::Number::New(env, -1);
+    if (!sender_ || stops_.asked() || finished_) return Napi::Number::New(env, -1);
     if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "write(buffers[])");
     Napi::Array arr = info[0].As<Napi::Array>();
     uint32_t n = arr.Length();
@@ -306,16 +306,9 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto d = Napi::Promise::Deferred::New(env);
-    Napi::Promise p = d.Promise();
-    if (finished_) {
-      d.Resolve(env.Undefined());
-      return p;
-    }
-    stop_waiters_.push_back(d);
-    if (!stopping_) {
-      stopping_ = true;
+    bool first = false;
+    Napi::Promise p = stops_.Add(info.Env(), finished_, &first);
+    if (first) {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
       cv_.notify_all();
@@ -343,19 +336,7 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
 };
 
 Napi::Value RistLoad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  std::string why;
-  const Api* api = Load(name, &why);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("ok", api != nullptr);
-  if (!api) {
-    o.Set("error", why);
-    return o;
-  }
-  A = api;
-  o.Set("version", api->version ? api->version() : "");
-  return o;
+  return LoadForJs(info, Load, &A, [](const Api& api) { return std::string(api.version ? api.version() : ""); });
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "dl_open.h"
+#include "link_common.h"
 #include "srt_api.h"
 
 namespace ipcast {
@@ -233,10 +234,10 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
   SRTSOCKET sock_ = INVALID_SOCK;
   int eid_ = -1;
   std::atomic<bool> stop_{false};
-  bool stopping_ = false, finished_ = false, hooked_ = false, refd_ = true;
+  bool finished_ = false, hooked_ = false, refd_ = true;
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
-  std::vector<Napi::Promise::Deferred> stop_waiters_;
+  StopWaiters stops_;
   std::mutex conns_mu_;
   std::set<SRTSOCKET> conns_;  // connections the thread watches; send() accepts only these
   struct Draining {
@@ -423,8 +424,7 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
     if (thread_.joinable()) thread_.join();
     sock_ = INVALID_SOCK;
     tsfn_.Release();
-    for (auto& d : stop_waiters_) d.Resolve(env.Undefined());
-    stop_waiters_.clear();
+    stops_.ResolveAll(env);
     if (refd_) {
       refd_ = false;
       Unref();
@@ -516,16 +516,9 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
   Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto d = Napi::Promise::Deferred::New(env);
-    Napi::Promise p = d.Promise();
-    if (finished_) {
-      d.Resolve(env.Undefined());
-      return p;
-    }
-    stop_waiters_.push_back(d);
-    if (!stopping_) {
-      stopping_ = true;
+    bool first = false;
+    Napi::Promise p = stops_.Add(info.Env(), finished_, &first);
+    if (first) {
       stop_ = true;
       // A connect in progress returns at once when its socket is closed.
       if (mode_ != 1) A->close(sock_);
@@ -551,20 +544,10 @@ class SrtLink : public Napi::ObjectWrap<SrtLink> {
 
 // srtLoad(name) -> { ok: true, version: "1.5.1" } | { ok: false, error }
 Napi::Value SrtLoad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  std::string why;
-  const Api* api = Load(name, &why);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("ok", api != nullptr);
-  if (!api) {
-    o.Set("error", why);
-    return o;
-  }
-  A = api;
-  uint32_t v = api->getversion();
-  o.Set("version", std::to_string(v >> 16) + "." + std::to_string((v >> 8) & 0xff) + "." + std::to_string(v & 0xff));
-  return o;
+  return LoadForJs(info, Load, &A, [](const Api& api) {
+    uint32_t v = api.getversion();
+    return std::to_string(v >> 16) + "." + std::to_string((v >> 8) & 0xff) + "." + std::to_string(v & 0xff);
+  });
 }
 
 }  // namespace

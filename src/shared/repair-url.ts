@@ -26,6 +26,7 @@ import { networkInterfaces } from 'node:os';
 
 import { UsageError } from './errors.js';
 import { isMulticast, type Role } from './url.js';
+import { splitUrl } from './url-parts.js';
 
 export interface SrtEndpoint {
   proto: 'srt';
@@ -67,28 +68,10 @@ const RIST_PARAMS = new Set(['iface', 'ttl', 'buffer']);
 /** `rest` is what follows "scheme://", query included. */
 export function parseRepairEndpoint(text: string, scheme: 'srt' | 'rist', rest: string, role: Role): SrtEndpoint | RistEndpoint {
   const bad = (why: string): UsageError => new UsageError(`bad URL '${text}': ${why}`, 'ERR_BAD_URL');
-  let query = '';
-  const q = rest.indexOf('?');
-  if (q >= 0) {
-    query = rest.slice(q + 1);
-    rest = rest.slice(0, q);
-  }
-  if (rest.includes('/')) throw bad('unexpected path after the port');
-  const at = rest.startsWith('@');
-  if (at) rest = rest.slice(1);
-  const hp = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(rest);
-  if (!hp) throw bad('expected HOST:PORT');
-  const host0 = hp[1] ?? hp[2] ?? '';
+  const { at, host: host0, port, params } = splitUrl(rest, bad);
   const host = host0 === 'localhost' ? '127.0.0.1' : host0;
-  const port = Number(hp[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port must be 1..65535, got ${hp[3]}`);
   if (host !== '' && !isIP(host)) throw bad(`'${host0}' is not an IP address`);
   const family: 4 | 6 = isIP(host) === 6 ? 6 : 4;
-  const params = new Map<string, string>();
-  for (const [k, v] of new URLSearchParams(query)) {
-    if (params.has(k)) throw bad(`parameter '${k}' given twice`);
-    params.set(k, v);
-  }
   const allowed = scheme === 'srt' ? SRT_PARAMS : RIST_PARAMS;
   for (const k of params.keys()) {
     if (!allowed.has(k)) throw bad(`unknown parameter '${k}' (allowed here: ${[...allowed].join(', ')})`);

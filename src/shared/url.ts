@@ -21,6 +21,7 @@
 import { isIP } from 'node:net';
 
 import { UsageError } from './errors.js';
+import { splitUrl } from './url-parts.js';
 import { parseRepairEndpoint, type RistEndpoint, type SrtEndpoint } from './repair-url.js';
 
 export type { RistEndpoint, SrtEndpoint } from './repair-url.js';
@@ -84,39 +85,14 @@ export function parseEndpoint(text: string, role: Role): Endpoint {
   if (given !== 'udp' && given !== 'tcp' && given !== 'rtp') throw bad(`unsupported scheme '${given}' (use udp, tcp, rtp, srt or rist)`);
   // rtp:// is udp:// with RTP packets: the same addresses and parameters.
   const scheme = given === 'rtp' ? 'udp' : given;
-  let rest = m[2]!;
-  let query = '';
-  const q = rest.indexOf('?');
-  if (q >= 0) {
-    query = rest.slice(q + 1);
-    rest = rest.slice(0, q);
-  }
-  if (rest.includes('/')) throw bad('unexpected path after the port');
-  let at = false;
-  if (rest.startsWith('@')) {
-    at = true;
-    rest = rest.slice(1);
-  }
+  const { at, host, port, params } = splitUrl(m[2]!, bad);
   if (at && (scheme === 'tcp' || role === 'send')) throw bad("'@' (listen on) is only for udp:// in ipcast recv (rtp:// too)");
   if (!at && scheme === 'udp' && role === 'recv') throw bad(`a receiving ${given} URL starts with '@': ${given}://@GROUP:PORT or ${given}://@:PORT`);
 
-  const hp = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d+)$/.exec(rest);
-  if (!hp) throw bad('expected HOST:PORT');
-  const host = hp[1] ?? hp[2] ?? '';
-  const port = Number(hp[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port must be 1..65535, got ${hp[3]}`);
   if (host !== '' && !isIP(host) && host !== 'localhost') throw bad(`'${host}' is not an IP address`);
   if (host === '' && !(at || (scheme === 'tcp' && role === 'send'))) throw bad('missing host');
   const resolved = host === 'localhost' ? '127.0.0.1' : host;
   const family: 4 | 6 = isIP(resolved) === 6 ? 6 : 4;
-
-  const params = new Map<string, string>();
-  if (query) {
-    for (const [k, v] of new URLSearchParams(query)) {
-      if (params.has(k)) throw bad(`parameter '${k}' given twice`);
-      params.set(k, v);
-    }
-  }
 
   if (scheme === 'tcp') {
     if (params.size > 0) throw bad(`tcp URLs take no parameters, got '${[...params.keys()].join("', '")}'`);
