@@ -66,6 +66,9 @@ async function throughLoss(seed: number, recvUrl: string, path: Omit<LossyPathOp
   expect(sha(readFileSync(out))).toBe(sha(data));
   const m = /rist \S+ \S+: packets (\d+), lost (\d+), retransmitted (\d+), recovered (\d+)/.exec(recv.stderrText());
   expect(m, recv.stderrText()).not.toBeNull();
+  // librist's figures come in once a second: the last interval's may be missing from them
+  // (in runs here "lost" read 14..16 for 16 drops), so they are bounded, not equal.
+  expect(Number(m![2])).toBeLessThanOrEqual(p.record.dropped);
   expect(Number(m![4])).toBeGreaterThan(0);
 }
 
