@@ -127,4 +127,25 @@ describe('RIST through librist', () => {
     expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
     expect(sha(readFileSync(out))).toBe(sha(data));
   }, 30_000);
+
+  it("a relay that joins mid-stream, its first RIST packet lost on the way: recv still gets every chunk the relay sent (the second primer)", async () => {
+    const { src, out } = files(1514, 1_500_000);
+    const [udpIn, ristOut] = [await freePort('udp'), await evenPort()];
+    const recv = await recvTo(`rist://@:${ristOut}?buffer=300`, out);
+    const p = await startLossyUdpPath({ seed: 1514, loss: 0, dropFirst: 1, impairable: rtpData, toPort: ristOut, ports: 2 });
+    paths.push(p);
+    // The sender starts first, so the relay's first chunk is a data chunk, not the guide.
+    const send = spawnIpcast(['send', src, '--rate', '8M', '--to', `udp://127.0.0.1:${udpIn}`], { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const relay = spawnIpcast(['relay', `udp://@127.0.0.1:${udpIn}`, '--to', `rist://127.0.0.1:${p.port}`, '--exit-on-eos'], { timeoutMs: 30_000 });
+    expect((await send.proc).exitCode, send.stderrText()).toBe(0);
+    expect((await relay.proc).exitCode, relay.stderrText()).toBe(0);
+    expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
+    expect(p.record.dropped).toBe(1);
+    const sent = /rist:\/\/127\.0\.0\.1:\d+: (\d+) chunks/.exec(relay.stderrText());
+    const got = /received (\d+) chunks/.exec(recv.stderrText());
+    expect(sent, relay.stderrText()).not.toBeNull();
+    expect(Number(got?.[1]), recv.stderrText()).toBe(Number(sent![1]));
+    expect(recv.stderrText()).toMatch(/lost 0;/);
+  }, 30_000);
 });

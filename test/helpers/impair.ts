@@ -229,6 +229,8 @@ export interface LossyPathOptions {
   burstMax?: number;
   /** After a loss, this many impairable datagrams always pass (isolated losses; default 0). */
   minGap?: number;
+  /** The first this many impairable datagrams are dropped, whatever the seed says (default 0). */
+  dropFirst?: number;
   /** Which forward datagrams may be dropped (default: all). */
   impairable?: (datagram: Buffer) => boolean;
   /** A name for a dropped datagram, counted in droppedBy (e.g. 'original' / 'retransmission'). */
@@ -271,7 +273,9 @@ export async function startLossyUdpPath(o: LossyPathOptions): Promise<LossyPath>
     if (o.impairable && !o.impairable(d)) return false;
     record.impairable++;
     let dropIt = false;
-    if (burstLeft > 0) {
+    if (record.impairable <= (o.dropFirst ?? 0)) {
+      dropIt = true;
+    } else if (burstLeft > 0) {
       burstLeft--;
       dropIt = true;
     } else if (gapLeft > 0) {

@@ -6,10 +6,12 @@
  *
  * librist's receiver (ipcast's, ffmpeg's, ristreceiver's) sets a new sender up with the first
  * RTP packet it gets from it and drops that packet (rist_peer_recv: a new peer's first packet
- * only creates the peer). So the first packet of a flow is a primer that costs nothing when
- * lost: a heartbeat chunk (ipcast format: recv and relay ignore it), or an MPEG-TS null packet
- * ahead of a raw TS stream (a demuxer skips PID 0x1FFF). Other raw payloads go unprimed, and
- * their first packet is lost to librist receivers.
+ * only creates the peer). So a flow starts with primers that cost nothing when lost:
+ * - ipcast format: two heartbeat chunks (recv and relay ignore them), so that one lost on
+ *   the way still leaves one for librist to eat;
+ * - raw MPEG-TS: one TS null packet (a second one would reach the decoder: the stream would
+ *   not be byte-exact any more);
+ * - other raw payloads: none, and their first packet is lost to librist receivers.
  */
 import { RuntimeError } from '../../shared/errors.js';
 import { encodeChunk, Kind } from '../../shared/protocol.js';
@@ -54,8 +56,8 @@ export class RistOutput implements Output {
   send(buf: Buffer, guide = false): void {
     if (!this.primed) {
       this.primed = true;
-      const primer = ristPrimer(buf, this.o.format ?? 'ipcast');
-      if (primer) this.link?.write([primer]);
+      const primers = ristPrimers(buf, this.o.format ?? 'ipcast');
+      if (primers.length > 0) this.link?.write(primers);
     }
     if (this.link?.write([buf]) === 1) {
       this.stats.chunks++;
@@ -80,11 +82,14 @@ export class RistOutput implements Output {
 
 const TS_PACKET = 188;
 
-/** The packet to send ahead of `first` on a new flow, if any (see the top of this file). */
-export function ristPrimer(first: Buffer, format: 'ipcast' | 'raw'): Buffer | undefined {
-  if (format === 'ipcast') return encodeChunk({ kind: Kind.Heartbeat, channel: 1, sequence: 0, timestampUs: 0, flags: 0 });
-  if (first.length < TS_PACKET || first.length % TS_PACKET !== 0 || first[0] !== 0x47) return undefined;
+/** The packets to send ahead of `first` on a new flow (see the top of this file). */
+export function ristPrimers(first: Buffer, format: 'ipcast' | 'raw'): Buffer[] {
+  if (format === 'ipcast') {
+    const heartbeat = encodeChunk({ kind: Kind.Heartbeat, channel: 1, sequence: 0, timestampUs: 0, flags: 0 });
+    return [heartbeat, heartbeat];
+  }
+  if (first.length < TS_PACKET || first.length % TS_PACKET !== 0 || first[0] !== 0x47) return [];
   const nul = Buffer.alloc(TS_PACKET, 0xff);
   nul.writeUInt32BE(0x471fff10, 0); // sync, PID 0x1FFF, payload only, continuity 0
-  return nul;
+  return [nul];
 }
