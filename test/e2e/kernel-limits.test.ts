@@ -8,22 +8,14 @@
  * where user namespaces are off. The machine's own limits and objects are never touched, and
  * `/proc/sysvipc` read inside the namespace after recv exits must list nothing.
  */
-import { spawnSync } from 'node:child_process';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 
 import { IPCAST_BIN } from '../helpers/cli.js';
 import { freePort } from '../helpers/procs.js';
-import { CAP, hasCapability } from '../helpers/privileges.js';
+import { privateNamespace } from '../helpers/namespaces.js';
 
-/** The unshare prefix that gives a private IPC namespace whose limits we may write, if any. */
-function namespacePrefix(): string[] | undefined {
-  const probe = (args: string[]) => spawnSync('unshare', [...args, 'sh', '-c', 'echo 1 > /proc/sys/kernel/msgmni'], { stdio: 'ignore' }).status === 0;
-  if (probe(['-r', '-i'])) return ['unshare', '-r', '-i'];
-  if (hasCapability(CAP.SYS_ADMIN) && probe(['-i'])) return ['unshare', '-i'];
-  return undefined;
-}
-const UNSHARE = namespacePrefix();
+const UNSHARE = privateNamespace('-i', 'echo 1 > /proc/sys/kernel/msgmni');
 const MARK = '--- sysvipc after recv';
 
 const CASES: { limit: string; setup: string; transport: string; line: RegExp }[] = [
