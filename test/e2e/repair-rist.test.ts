@@ -95,7 +95,7 @@ describe('RIST through librist', () => {
       }),
     );
     try {
-      const recv = await recvTo(`rist://@${g}:${port}?iface=127.0.0.1&buffer=300`, out);
+      const recv = await recvTo(`rist://@${g}:${port}?iface=127.0.0.1&buffer=1000`, out);
       const send = await ipcast(['send', src, '--rate', '8M', '--to', `rist://${g}:${port}?iface=127.0.0.1`], { timeout: 30_000 });
       expect(send.exitCode, send.stderr).toBe(0);
       expect(send.stderr).not.toMatch(/librist/);
@@ -118,8 +118,8 @@ describe('RIST through librist', () => {
     const { src, out, data } = files(1513, 600_000);
     const [g1, g2] = [group(), group()];
     const [p1, p2] = [await evenPort(), await evenPort()];
-    const recv = await recvTo(`rist://@${g2}:${p2}?iface=127.0.0.1&buffer=300`, out);
-    const relay = spawnIpcast(['relay', `rist://@${g1}:${p1}?iface=127.0.0.1&buffer=300`, '--to', `rist://${g2}:${p2}?iface=127.0.0.1`, '--exit-on-eos'], { timeoutMs: 30_000 });
+    const recv = await recvTo(`rist://@${g2}:${p2}?iface=127.0.0.1&buffer=1000`, out);
+    const relay = spawnIpcast(['relay', `rist://@${g1}:${p1}?iface=127.0.0.1&buffer=1000`, '--to', `rist://${g2}:${p2}?iface=127.0.0.1`, '--exit-on-eos'], { timeoutMs: 30_000 });
     await relay.waitFor(/relaying rist/);
     const send = await ipcast(['send', src, '--rate', '8M', '--to', `rist://${g1}:${p1}?iface=127.0.0.1`], { timeout: 30_000 });
     expect(send.exitCode, send.stderr).toBe(0);
@@ -131,7 +131,7 @@ describe('RIST through librist', () => {
   it("a relay that joins mid-stream, its first RIST packet lost on the way: recv still gets every chunk the relay sent (the second primer)", async () => {
     const { src, out } = files(1514, 1_500_000);
     const [udpIn, ristOut] = [await freePort('udp'), await evenPort()];
-    const recv = await recvTo(`rist://@:${ristOut}?buffer=300`, out);
+    const recv = await recvTo(`rist://@:${ristOut}?buffer=1000`, out);
     const p = await startLossyUdpPath({ seed: 1514, loss: 0, dropFirst: 1, impairable: rtpData, toPort: ristOut, ports: 2 });
     paths.push(p);
     // The sender starts first, so the relay's first chunk is a data chunk, not the guide.

@@ -175,7 +175,7 @@ describe('a relay tree across the segments', () => {
 describe('RIST multicast across the router (librist, its sockets pinned by ipcast)', () => {
   it.skipIf(!NETNS_OK)(`ttl=4: 3 segments byte-exact, their RTCP routed back to the sender${NEEDS_ROOT}`, async () => {
     const group = `${GROUPS.asm}.5`;
-    const recvs = SEGMENTS.map((s, i) => recvIn(s.leaf, `rist://@${group}:${PORT}?iface=${s.v4}&buffer=300`, ['pipe', 'shm', 'msg'][i]!));
+    const recvs = SEGMENTS.map((s, i) => recvIn(s.leaf, `rist://@${group}:${PORT}?iface=${s.v4}&buffer=1000`, ['pipe', 'shm', 'msg'][i]!));
     await Promise.all(recvs.map((r) => r.waitFor(/listening on/)));
     await sendFrom(`rist://${group}:${PORT}?iface=${SENDER.v4}&ttl=4`);
     for (const r of recvs) {
@@ -187,7 +187,7 @@ describe('RIST multicast across the router (librist, its sockets pinned by ipcas
   it.skipIf(!NETNS_OK)(`from the router's namespace, which has no default route: only the pinned interface carries it${NEEDS_ROOT}`, async () => {
     // Unpinned, librist's datagrams to the group would find no route here (ENETUNREACH).
     const group = `${GROUPS.asm}.6`;
-    const recv = recvIn('s', `rist://@${group}:${PORT}?iface=${SENDER.v4}&buffer=300`, 'pipe');
+    const recv = recvIn('s', `rist://@${group}:${PORT}?iface=${SENDER.v4}&buffer=1000`, 'pipe');
     await recv.waitFor(/listening on/);
     const send = spawnIpcast(['send', file, '--rate', '8M', '--to', `rist://${group}:${PORT}?iface=${ROUTER_ON_SENDER_SEGMENT.v4}`], { wrap: topo!.wrap('r'), timeoutMs: 20_000 });
     expect((await send.proc).exitCode, send.stderrText()).toBe(0);
