@@ -57,8 +57,9 @@ Options:
 IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
 orders and hands off every chunk (IPCAST_RELAY=js in the environment: the JavaScript path).
 The first line says which path the chunks take; the summary ends with recv's own CPU time.
-On a terminal (stderr a TTY) a table per transport is redrawn in place every second; to a
-file or a pipe recv writes its log lines only.
+On a terminal (stderr a TTY) a table per transport is redrawn in place every second, and
+what the decoders write to stderr is printed above it, line by line; to a file or a pipe recv
+writes its log lines only, and the decoders write to recv's stderr themselves.
 
 srt:// and rist:// need libsrt / librist at run time (docs/repair.md); the summary adds the
 library's own counts (lost, retransmitted, recovered, dropped too late, RTT).
@@ -123,10 +124,13 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
         ...(v.http !== undefined ? { http: parseListenAddress(str(v.http)!, '--http') } : {}),
         stats,
         log,
+        // On the live view, what the decoders print goes above the table instead of through it.
+        ...(view ? { childStderr: (line: string) => view.log(`  ${line}`) } : {}),
         signal: stop.signal,
       });
     } finally {
       clearInterval(ticker);
+      view?.draw(table.render(stats)); // the final counts, under the summary
       view?.done();
       stop.dispose();
     }

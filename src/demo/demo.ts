@@ -68,6 +68,7 @@ export async function runDemo(o: DemoOptions): Promise<ExitCode> {
       stats,
       signal: stopReceiver.signal,
       log: (m) => log(`recv: ${m}`),
+      ...(view.tty ? { childStderr: (line: string) => view.log(`  ${line}`) } : {}),
     });
     let senderFailed = false;
     try {

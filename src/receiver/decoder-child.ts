@@ -14,6 +14,8 @@ export interface DecoderChildOptions {
   /** This module's part of the transport's figures: it is their one writer. */
   stats: SinkFigures;
   log(message: string): void;
+  /** The child's stderr, line by line, instead of inherited (TransportOptions.stderrLines). */
+  stderrLines?: (line: string) => void;
 }
 
 export async function startDecoderChild(kind: TransportKind, o: DecoderChildOptions): Promise<FeedableChild> {
@@ -21,6 +23,7 @@ export async function startDecoderChild(kind: TransportKind, o: DecoderChildOpti
     ...(o.decoder ? { decoder: o.decoder } : {}),
     ...(o.spinUs !== undefined ? { writeSpinUs: o.spinUs } : {}),
     stdout: 'inherit',
+    ...(o.stderrLines ? { stderrLines: o.stderrLines } : {}),
   });
   o.stats.sink = child.sink;
   // Each child reports totals since it started; keep what earlier (restarted) children verified.

@@ -37,6 +37,9 @@ export interface RunReceiverOptions {
   http?: { host: string; port: number };
   stats?: ReceiverStats;
   log: (message: string) => void;
+  /** The children's stderr (sinks and decoders), line by line with their transport's name,
+   *  instead of inherited: a live terminal view prints them above itself. */
+  childStderr?: (line: string) => void;
   /** Stop (exit code 0) when this fires: the command's SIGINT/SIGTERM, a test, the demo. */
   signal: AbortSignal;
 }
@@ -78,6 +81,7 @@ export async function startReceiverRun(o: RunReceiverOptions): Promise<ReceiverR
         ...(o.spinUs !== undefined ? { spinUs: o.spinUs } : {}),
         stats: sink,
         log,
+        ...(o.childStderr ? { stderrLines: (line: string) => o.childStderr!(`${kind}: ${line}`) } : {}),
       }),
     log,
   });

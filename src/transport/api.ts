@@ -66,6 +66,9 @@ export interface TransportOptions {
   decoder?: string[];
   /** Where the child's (or decoder's) stdout goes. Default 'inherit'. */
   stdout?: 'inherit' | 'pipe' | 'ignore';
+  /** The child's (sink's and decoder's) stderr, line by line, instead of inherited: a live
+   *  terminal view prints them above itself. */
+  stderrLines?: (line: string) => void;
   /** shm ring geometry (defaults 64 slots x 64 KiB). */
   slots?: number;
   slotBytes?: number;

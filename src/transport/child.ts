@@ -117,7 +117,8 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
   try {
     // Its own process group: a Ctrl-C on the terminal reaches recv, which drains and stops the
     // children in order, instead of killing them mid-stream (PR_SET_PDEATHSIG covers recv dying).
-    child = spawn(file, args, { stdio: [stdin, stdout, 'inherit', raw ? 'ignore' : 'pipe'], detached: true });
+    child = spawn(file, args, { stdio: [stdin, stdout, opts.stderrLines ? 'pipe' : 'inherit', raw ? 'ignore' : 'pipe'], detached: true });
+    if (opts.stderrLines && child.stderr) forwardLines(child.stderr, opts.stderrLines);
   } catch (err) {
     writer.close();
     removeRegistry(registry);
@@ -128,6 +129,25 @@ export async function startTransportChild(kind: TransportKind, opts: TransportOp
   const t = new IpcTransportChild(kind, writer, child, registry, raw, opts);
   await t.started();
   return t;
+}
+
+/** A longer stderr line is cut here (a decoder printing binary must not grow a buffer). */
+const MAX_STDERR_LINE = 4096;
+
+/** Hands `stream`'s text to `each` line by line; what is left at its end counts as a line. */
+function forwardLines(stream: Readable, each: (line: string) => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    const lines = (rest + text).split(/\r?\n/);
+    rest = lines.pop()!.slice(0, MAX_STDERR_LINE);
+    for (const l of lines) each(l.slice(0, MAX_STDERR_LINE));
+  });
+  stream.on('error', () => {});
+  stream.on('close', () => {
+    if (rest !== '') each(rest);
+    rest = '';
+  });
 }
 
 class IpcTransportChild extends EventEmitter implements TransportChild {

@@ -71,4 +71,24 @@ describe('ipcast recv on a terminal', () => {
     expect(piped.stderrText()).not.toContain('\x1b[');
     expect(piped.stderrText()).not.toMatch(/^transport\s+rate/m);
   }, 40_000);
+
+  it("what a decoder writes to stderr goes above the table (named by its transport) on a terminal, straight through into a pipe", async () => {
+    const decoder = `sh -c 'sleep 1.5; echo decoder says hi >&2; cat > /dev/null'`;
+    const port = await freePort('udp');
+    const recvArgs = ['recv', `udp://@127.0.0.1:${port}`, '--exit-on-eos', '--exec', JSON.stringify(decoder)];
+    const onTty = run('script', ['-qfec', `${process.execPath} ${IPCAST_BIN} ${recvArgs.join(' ')}`, '/dev/null'], { timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 2000));
+    const send = spawnIpcast(['send', 'tone:440:4', '--to', `udp://127.0.0.1:${port}`]);
+    const { stdout } = await onTty;
+    expect((await send.proc).exitCode).toBe(0);
+    expect(stdout).toMatch(/(^|\x1b\[J)  pipe: decoder says hi\r?$/m);
+
+    const port2 = await freePort('udp');
+    const piped = spawnIpcast(['recv', `udp://@127.0.0.1:${port2}`, '--exit-on-eos', '--exec', decoder]);
+    await piped.waitFor(/listening on/);
+    const send2 = spawnIpcast(['send', 'tone:440:3', '--to', `udp://127.0.0.1:${port2}`]);
+    expect((await piped.proc).exitCode, piped.stderrText()).toBe(0);
+    await send2.proc;
+    expect(piped.stderrText()).toMatch(/^decoder says hi$/m);
+  }, 40_000);
 });
