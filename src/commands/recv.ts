@@ -52,6 +52,7 @@ Options:
                        channel played, in order; others as they arrive), /udp/GROUP:PORT[?iface=
                        ADDR] (udpxy's way; iface defaults to URL's, else 127.0.0.1),
                        /playlist.m3u, /guide.json. Chunks then take the JavaScript path
+  --max-clients N      HTTP stream clients of --http served at once; more get 503
   -h, --help           this text
 
 IPv4 UDP in ipcast format runs no JavaScript per chunk: a thread of recv's own reads, checks,
@@ -79,6 +80,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     metrics: { type: 'string' },
     flow: { type: 'string' },
     http: { type: 'string' },
+    'max-clients': { type: 'string' },
   },
   run: async (args) => {
     const v = args.values;
@@ -88,6 +90,9 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
     const transports = parseTransports(str(v.transport) ?? 'pipe');
     const policy = str(v.policy) ?? 'drop-oldest';
     if (policy !== 'drop-oldest' && policy !== 'block') throw new UsageError(`--policy must be drop-oldest or block, got '${policy}'`);
+    const maxText = str(v['max-clients']);
+    if (maxText !== undefined && v.http === undefined) throw new UsageError('--max-clients bounds the clients of --http: give --http too');
+    const maxClients = maxText !== undefined ? { maxClients: parseInteger(maxText, '--max-clients', 1, 100_000) } : {};
     const flow = str(v.flow);
     if (flow !== undefined && flow !== 'ack') throw new UsageError(`--flow expects ack, got '${flow}'`);
     if (flow === 'ack' && (endpoint.proto !== 'udp' || endpoint.mode !== 'unicast' || format !== 'ipcast')) {
@@ -121,7 +126,7 @@ Exit codes: 0 success, 1 runtime failure (a decoder failed, a port in use), 2 us
         ...(v['spin-us'] !== undefined ? { spinUs: parseInteger(str(v['spin-us']) ?? '', '--spin-us', 0, MAX_SPIN_US) } : {}),
         ...(v.metrics !== undefined ? { metrics: parseListenAddress(str(v.metrics)!) } : {}),
         ...(flow === 'ack' ? { flowAck: true } : {}),
-        ...(v.http !== undefined ? { http: parseListenAddress(str(v.http)!, '--http') } : {}),
+        ...(v.http !== undefined ? { http: { ...parseListenAddress(str(v.http)!, '--http'), ...maxClients } } : {}),
         stats,
         log,
         // On the live view, what the decoders print goes above the table instead of through it.

@@ -15,7 +15,7 @@ export interface ReceiverHttp {
 }
 
 export async function openReceiverHttp(
-  listen: { host: string; port: number },
+  listen: { host: string; port: number; maxClients?: number },
   input: Endpoint,
   stats: ReceiverStats,
   log: (line: string) => void,

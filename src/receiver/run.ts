@@ -33,8 +33,9 @@ export interface RunReceiverOptions {
   metrics?: { host: string; port: number };
   /** Acknowledge chunks that ask for it (send --flow ack). */
   flowAck?: boolean;
-  /** --http: /channel/N, /udp/GROUP:PORT, /playlist.m3u, /guide.json (src/http/). */
-  http?: { host: string; port: number };
+  /** --http: /channel/N, /udp/GROUP:PORT, /playlist.m3u, /guide.json (src/http/); at most
+   *  maxClients stream clients at once (503 past them). */
+  http?: { host: string; port: number; maxClients?: number };
   stats?: ReceiverStats;
   log: (message: string) => void;
   /** The children's stderr (sinks and decoders), line by line with their transport's name,

@@ -59,9 +59,9 @@ function get(port: number, path: string, until = Infinity): { done: Promise<{ he
 }
 
 describe('ipcast recv --http', () => {
-  it('/channel/1 is the played stream, byte-exact, ended at the end of stream; /udp/GROUP:PORT joins on the first client and leaves after the last', async () => {
+  it('/channel/1 is the played stream, byte-exact, ended at the end of stream; /udp/GROUP:PORT joins on the first client and leaves after the last; a third client past --max-clients 2 gets 503', async () => {
     const [port, http] = [await freePort('udp'), await freePort('tcp')];
-    const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}`, '--http', String(http), '--exit-on-eos']);
+    const recv = spawnIpcast(['recv', `udp://@127.0.0.1:${port}`, '--http', String(http), '--max-clients', '2', '--exit-on-eos']);
     await recv.waitFor(/listening on .*through JS.*http http:\/\/127\.0\.0\.1:\d+\/playlist\.m3u/);
     const channel = get(http, '/channel/1');
     // A raw multicast source (as ffmpeg or a head end sends it), read through /udp/ while it streams.
@@ -72,6 +72,8 @@ describe('ipcast recv --http', () => {
     writeFileSync(raw, data);
     const udp = get(http, `/udp/${group}:${rawPort}`, data.length + 200);
     await recv.waitFor(new RegExp(`/udp/${group}:${rawPort}: joined on 127\\.0\\.0\\.1`));
+    // Two stream clients are served (--max-clients 2): a third is refused.
+    expect((await get(http, '/channel/1').done).head).toMatch(/^HTTP\/1\.[01] 503 /);
     const rawSend = spawnIpcast(['send', raw, '--format', 'raw', '--rate', '4M', '--to', `udp://${group}:${rawPort}?iface=127.0.0.1`]);
     expect((await rawSend.proc).exitCode, rawSend.stderrText()).toBe(0);
     // Then the played stream, whose end of stream ends recv (and every response).
