@@ -59,7 +59,9 @@ describe('raw interop', () => {
     const recv = spawnIpcast([
       'recv', `udp://@127.0.0.1:${port}`, '--format', 'raw', '--transport', 'shm',
       '--exec', 'ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 -f mpegts -i -',
-      '--idle-timeout', '1', '--exit-on-eos',
+      // A raw stream ends by its silence. 3 s: ffmpeg (lavfi, two encoders) once took over 1 s to
+      // send its first packet on a loaded machine, and recv had ended with nothing.
+      '--idle-timeout', '3', '--exit-on-eos',
     ]);
     await recv.waitFor(/listening on/);
     const ffmpeg = spawn('ffmpeg', [
