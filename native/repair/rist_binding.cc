@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -153,8 +154,8 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
     int pinned = 0;
     {
       // librist opens the peer's sockets in here and sends its first RTCP on them at once.
-      std::unique_ptr<PinScope> pin;
-      if (!mc_iface.empty()) pin.reset(new PinScope(mc_addr, mc_ttl));
+      std::optional<PinScope> pin;
+      if (!mc_iface.empty()) pin.emplace(mc_addr, mc_ttl);
       r = A->peer_create(ctx_, &peer, cfg);
       if (pin) {
         pinned = pin->pinned();
@@ -164,11 +165,9 @@ class RistLink : public Napi::ObjectWrap<RistLink> {
     A->peer_config_free2(&cfg);
     if (r != 0) {
       A->destroy(ctx_);
-      if (!pin_failure.empty()) {
-        opening.Failed(pin_failure);
-        throw Napi::Error::New(env, "librist cannot open " + url + ": " + pin_failure);
-      }
-      throw Napi::Error::New(env, "librist cannot open " + url + ": " + opening.Failed("address in use, or not an address of this machine?"));
+      // A socket that could not be pinned is the reason; else librist's own first error.
+      std::string why = opening.Failed("address in use, or not an address of this machine?");
+      throw Napi::Error::New(env, "librist cannot open " + url + ": " + (pin_failure.empty() ? why : pin_failure));
     }
     if (!mc_iface.empty() && pinned < 2) {
       A->destroy(ctx_);

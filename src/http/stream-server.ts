@@ -64,7 +64,7 @@ export interface HttpStats {
   clientsClosed: number;
   /** Body bytes written to stream clients. */
   bytes: number;
-  /** Payloads (one chunk's, or one /udp/ datagram's) queued for stream clients, once per client. */
+  /** Payloads (one chunk's, or one /udp/ datagram's) written to stream clients, once per client. */
   chunks: number;
   /** Responses by status code. */
   responses: Record<string, number>;
@@ -297,7 +297,6 @@ export class HttpStreamServer {
       }
     }
     if (feed.clients.size === 0) return;
-    for (const c of feed.clients) if (!c.head) this.stats.chunks++;
     feed.batch.push(payload);
     feed.batchBytes += payload.length;
     if (feed.batchBytes >= BATCH_MAX_BYTES) this.flush(feed);
@@ -311,14 +310,16 @@ export class HttpStreamServer {
     feed.scheduled = false;
     if (feed.batch.length === 0) return;
     const buf = feed.batch.length === 1 ? feed.batch[0]! : Buffer.concat(feed.batch, feed.batchBytes);
+    const chunks = feed.batch.length;
     feed.batch = [];
     feed.batchBytes = 0;
     let framed: Buffer | undefined; // one chunked framing for every HTTP/1.1 client
-    for (const c of feed.clients) if (!c.head) this.write(c, buf, c.chunked ? (framed ??= frame(buf)) : buf);
+    for (const c of feed.clients) if (!c.head) this.write(c, buf, c.chunked ? (framed ??= frame(buf)) : buf, chunks);
   }
 
-  /** `wire`: `buf` as this client gets it (framed when chunked); `buf.length` is what is counted. */
-  private write(client: Client, buf: Buffer, wire: Buffer): void {
+  /** `wire`: `buf` as this client gets it (framed when chunked); `buf.length` and the `chunks`
+   *  it holds are what is counted. */
+  private write(client: Client, buf: Buffer, wire: Buffer, chunks = 0): void {
     const sock = client.sock;
     if (sock.destroyed || this.dropped.has(sock)) return;
     if (sock.writableLength + wire.length > this.maxBuffer) {
@@ -329,6 +330,7 @@ export class HttpStreamServer {
     }
     sock.write(wire);
     this.stats.bytes += buf.length;
+    this.stats.chunks += chunks;
   }
 
   private endFeed(feed: Feed): void {

@@ -22,6 +22,7 @@ import { loadNative, nativeExecutable, type NativeIpcInfo, type NativeIpcWriter 
 import { findExecutable } from '../shared/executable.js';
 import { settings } from '../shared/settings.js';
 import { explainLimit } from './limits.js';
+import { LineSplitter } from './line-splitter.js';
 import { removeRegistry, writeRegistry } from './registry.js';
 import type { HandOffMeta, TransportChild, TransportExit, TransportOptions, WriterStats } from './api.js';
 import { ReportLineParser, type SinkReport } from './report.js';
@@ -136,18 +137,11 @@ const MAX_STDERR_LINE = 4096;
 
 /** Hands `stream`'s text to `each` line by line; what is left at its end counts as a line. */
 function forwardLines(stream: Readable, each: (line: string) => void): void {
-  let rest = '';
+  const lines = new LineSplitter(each, MAX_STDERR_LINE);
   stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    const lines = (rest + text).split(/\r?\n/);
-    rest = lines.pop()!.slice(0, MAX_STDERR_LINE);
-    for (const l of lines) each(l.slice(0, MAX_STDERR_LINE));
-  });
+  stream.on('data', (text: string) => lines.push(text));
   stream.on('error', () => {});
-  stream.on('close', () => {
-    if (rest !== '') each(rest);
-    rest = '';
-  });
+  stream.on('close', () => lines.end());
 }
 
 class IpcTransportChild extends EventEmitter implements TransportChild {

@@ -1,6 +1,8 @@
 /**
  * What ipcast-sink reports on fd 3: one JSON object per line (see docs/transports.md).
  */
+import { LineSplitter } from './line-splitter.js';
+
 export interface LatencyReport {
   count: number;
   sumUs: number;
@@ -53,26 +55,27 @@ export const SINK_EXIT = {
 
 /** Splits a byte stream into JSON lines; malformed lines are passed to onBad, never thrown. */
 export class ReportLineParser {
-  private rest = '';
+  private readonly lines: LineSplitter;
   constructor(
     private readonly onReport: (r: SinkReport) => void,
     private readonly onBad: (line: string) => void = () => {},
-  ) {}
+  ) {
+    // A runaway line is cut (and then fails to parse), not buffered forever.
+    this.lines = new LineSplitter((line) => this.line(line), 65536);
+  }
 
   push(chunk: Buffer | string): void {
-    const text = this.rest + chunk.toString();
-    const lines = text.split('\n');
-    this.rest = lines.pop() ?? '';
-    if (this.rest.length > 65536) this.rest = ''; // a runaway line is dropped, not buffered forever
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      try {
-        const obj = JSON.parse(line) as SinkReport;
-        if (obj && typeof obj === 'object' && typeof obj.type === 'string') this.onReport(obj);
-        else this.onBad(line);
-      } catch {
-        this.onBad(line);
-      }
+    this.lines.push(chunk);
+  }
+
+  private line(line: string): void {
+    if (!line.trim()) return;
+    try {
+      const obj = JSON.parse(line) as SinkReport;
+      if (obj && typeof obj === 'object' && typeof obj.type === 'string') this.onReport(obj);
+      else this.onBad(line);
+    } catch {
+      this.onBad(line);
     }
   }
 }

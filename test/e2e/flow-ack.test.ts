@@ -4,46 +4,28 @@
  * slow decoder slows the sender down instead of losing data.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { ipcast, killAll, spawnIpcast } from '../helpers/cli.js';
-import { startLossyUdpPath, type LossyPath } from '../helpers/impair.js';
+import { ipcast, spawnIpcast } from '../helpers/cli.js';
 import { freePort } from '../helpers/procs.js';
-import { randomBytes, rng } from '../helpers/rng.js';
+import { scratchPerTest } from '../helpers/scratch.js';
 
-let paths: LossyPath[] = [];
-let dir = '';
-afterEach(async () => {
-  await killAll();
-  await Promise.all(paths.map((p) => p.close()));
-  paths = [];
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchPerTest('ipcast-flow-');
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 /** An ipcast data chunk (magic, kind 1). */
 const dataChunk = (d: Buffer): boolean => d.length >= 32 && d.readUInt32BE(0) === 0x49504331 && d[5] === 1;
 
-function source(seed: number, bytes: number): { src: string; out: string; data: Buffer } {
-  dir = mkdtempSync(join(tmpdir(), 'ipcast-flow-'));
-  const data = randomBytes(rng(seed), bytes);
-  const src = join(dir, 'in.bin');
-  writeFileSync(src, data);
-  return { src, out: join(dir, 'out.bin'), data };
-}
-
 describe('send --flow ack', () => {
   it('3% of the data chunks dropped on the way: every one sent again, byte-exact, nothing lost', async () => {
-    const { src, out, data } = source(1520, 300_000);
+    const { src, out, data } = scratch.files(1520, 300_000);
     const port = await freePort('udp');
     const recv = spawnIpcast(['recv', `udp://@:${port}`, '--flow', 'ack', '--exec', `sh -c 'cat > ${out}'`, '--exit-on-eos', '--idle-timeout', '10'], { timeoutMs: 30_000 });
     await recv.waitFor(/listening on udp/);
-    const path = await startLossyUdpPath({ seed: 1520, loss: 0.03, impairable: dataChunk, toPort: port });
-    paths.push(path);
+    const path = await scratch.lossyPath({ seed: 1520, loss: 0.03, impairable: dataChunk, toPort: port });
     const send = await ipcast(['send', src, '--rate', 'max', '--flow', 'ack', '--to', `udp://127.0.0.1:${path.port}`], { timeout: 30_000 });
     expect(send.exitCode, send.stderr).toBe(0);
     expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
@@ -54,8 +36,8 @@ describe('send --flow ack', () => {
   }, 30_000);
 
   it('a decoder that stalls: the acknowledgements wait, the sender with them; nothing is dropped', async () => {
-    const { src, out, data } = source(1521, 2_000_000);
-    const go = join(dir, 'go');
+    const { src, out, data } = scratch.files(1521, 2_000_000);
+    const go = join(dirname(src), 'go');
     const port = await freePort('udp');
     // 64 KiB of buffer and a 1 MiB pipe in front of a decoder that reads nothing until told.
     const recv = spawnIpcast(
@@ -65,8 +47,7 @@ describe('send --flow ack', () => {
     await recv.waitFor(/listening on udp/);
     // A lossless path, only to watch the sender: it must stall (at most a retransmission a
     // few hundred ms) once the buffers in front of the decoder are full.
-    const path = await startLossyUdpPath({ seed: 1521, loss: 0, toPort: port });
-    paths.push(path);
+    const path = await scratch.lossyPath({ seed: 1521, loss: 0, toPort: port });
     const send = ipcast(['send', src, '--rate', 'max', '--flow', 'ack', '--to', `udp://127.0.0.1:${path.port}`], { timeout: 40_000 });
     let sendDone = false;
     void send.then(() => (sendDone = true));

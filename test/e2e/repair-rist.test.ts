@@ -6,25 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { ipcast, killAll, spawnIpcast } from '../helpers/cli.js';
-import { startLossyUdpPath, type LossyPathOptions, type LossyPath } from '../helpers/impair.js';
+import { ipcast, spawnIpcast } from '../helpers/cli.js';
+import type { LossyPathOptions } from '../helpers/impair.js';
 import { freePort } from '../helpers/procs.js';
-import { randomBytes, rng } from '../helpers/rng.js';
+import { scratchPerTest } from '../helpers/scratch.js';
 
-let paths: LossyPath[] = [];
-let dir = '';
-afterEach(async () => {
-  await killAll();
-  await Promise.all(paths.map((p) => p.close()));
-  paths = [];
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchPerTest('ipcast-rist-');
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 // A group of its own per test (parallel files), joined and sent to on lo only.
@@ -32,14 +23,6 @@ const group = (): string => `239.255.${15 + Math.floor(Math.random() * 200)}.${1
 const evenPort = async (): Promise<number> => 2 * Math.floor((await freePort('udp')) / 2);
 // RTP data: version 2 (0x80) and not an RTCP packet type (200..204).
 const rtpData = (d: Buffer): boolean => d.length > 12 && (d[0]! & 0xc0) === 0x80 && !(d[1]! >= 200 && d[1]! <= 204);
-
-/** A seeded random file to send, and where recv's decoder writes what it got. */
-function files(seed: number, bytes: number): { src: string; out: string; data: Buffer } {
-  dir = mkdtempSync(join(tmpdir(), 'ipcast-rist-'));
-  const data = randomBytes(rng(seed), bytes);
-  writeFileSync(join(dir, 'in.bin'), data);
-  return { src: join(dir, 'in.bin'), out: join(dir, 'out.bin'), data };
-}
 
 /** `ipcast recv URL` writing to `out`, once it listens. */
 async function recvTo(url: string, out: string): Promise<ReturnType<typeof spawnIpcast>> {
@@ -53,10 +36,9 @@ async function recvTo(url: string, out: string): Promise<ReturnType<typeof spawn
  * port)`: byte-exact, and librist's own counts show the repairs.
  */
 async function throughLoss(seed: number, recvUrl: string, path: Omit<LossyPathOptions, 'seed' | 'loss' | 'impairable' | 'ports'>, sendUrl: (port: number) => string): Promise<void> {
-  const { src, out, data } = files(seed, 1_500_000);
+  const { src, out, data } = scratch.files(seed, 1_500_000);
   const recv = await recvTo(recvUrl, out);
-  const p = await startLossyUdpPath({ seed, loss: 0.01, impairable: rtpData, ports: 2, ...path });
-  paths.push(p);
+  const p = await scratch.lossyPath({ seed, loss: 0.01, impairable: rtpData, ports: 2, ...path });
   const send = await ipcast(['send', src, '--rate', '8M', '--to', sendUrl(p.port)], { timeout: 30_000 });
   expect(send.exitCode, send.stderr).toBe(0);
   expect((await recv.proc).exitCode, recv.stderrText()).toBe(0);
@@ -79,7 +61,7 @@ describe('RIST through librist', () => {
   }, 30_000);
 
   it('multicast: send to a group on lo → recv joined on lo, byte-exact; every datagram to the group left by lo', async () => {
-    const { src, out, data } = files(1511, 600_000);
+    const { src, out, data } = scratch.files(1511, 600_000);
     const g = group();
     const port = await evenPort();
     // A bystander member of the group (port and port+1) notes where each datagram came from:
@@ -115,7 +97,7 @@ describe('RIST through librist', () => {
   }, 30_000);
 
   it('relay from one group to another over RIST (in and out multicast): byte-exact', async () => {
-    const { src, out, data } = files(1513, 600_000);
+    const { src, out, data } = scratch.files(1513, 600_000);
     const [g1, g2] = [group(), group()];
     const [p1, p2] = [await evenPort(), await evenPort()];
     const recv = await recvTo(`rist://@${g2}:${p2}?iface=127.0.0.1&buffer=1000`, out);
@@ -129,11 +111,10 @@ describe('RIST through librist', () => {
   }, 30_000);
 
   it("a relay that joins mid-stream, its first RIST packet lost on the way: recv still gets every chunk the relay sent (the second primer)", async () => {
-    const { src, out } = files(1514, 1_500_000);
+    const { src, out } = scratch.files(1514, 1_500_000);
     const [udpIn, ristOut] = [await freePort('udp'), await evenPort()];
     const recv = await recvTo(`rist://@:${ristOut}?buffer=1000`, out);
-    const p = await startLossyUdpPath({ seed: 1514, loss: 0, dropFirst: 1, impairable: rtpData, toPort: ristOut, ports: 2 });
-    paths.push(p);
+    const p = await scratch.lossyPath({ seed: 1514, loss: 0, dropFirst: 1, impairable: rtpData, toPort: ristOut, ports: 2 });
     // The sender starts first, so the relay's first chunk is a data chunk, not the guide.
     const send = spawnIpcast(['send', src, '--rate', '8M', '--to', `udp://127.0.0.1:${udpIn}`], { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 300));
